@@ -1,0 +1,150 @@
+//! `vouch status`: whether profiles are signed in. Offline unless `--verify`.
+//!
+//! Never prints a token, nor any part of one. Exit 0 when the named profile (or every
+//! profile) is usable, 3 otherwise.
+
+use super::{Outcome, human_duration};
+use crate::cli::StatusArgs;
+use crate::config::{Config, Profile};
+use crate::context::Context;
+use crate::discovery;
+use crate::error::Error;
+use crate::http;
+use crate::record::Record;
+use crate::store::SecretStore;
+use crate::userinfo;
+use serde::Serialize;
+use std::io::Write;
+
+/// One profile's state, as printed. Field names are the stable `--json` schema.
+#[derive(Debug, Serialize)]
+pub struct ProfileStatus {
+    pub profile: String,
+    /// `signed-in`, `expired` or `signed-out`.
+    pub state: &'static str,
+    pub account: Option<String>,
+    pub issuer: String,
+    /// Unix seconds; null when unknown or signed out.
+    pub expires_at: Option<u64>,
+    pub has_refresh_token: bool,
+    pub scope: Option<String>,
+    pub store: &'static str,
+    /// How long the store keeps secrets: `until deleted` or `until reboot`.
+    pub persistence: &'static str,
+    /// With `--verify`: whether the provider accepted the token; null when not asked.
+    pub verified: Option<bool>,
+}
+
+impl ProfileStatus {
+    /// Usable now, or renewable without the user.
+    fn usable(&self) -> bool {
+        self.state == "signed-in" || (self.state == "expired" && self.has_refresh_token)
+    }
+}
+
+pub fn run(args: StatusArgs, ctx: &mut Context) -> Result<Outcome, Error> {
+    let config = Config::load(&ctx.config_dir()?)?;
+    let names = match &args.name {
+        Some(name) => vec![config.resolve(Some(name), &ctx.env)?.0],
+        None => config.names(),
+    };
+    if names.is_empty() {
+        return Err(Error::NoProfiles);
+    }
+    let store = ctx.store()?;
+    let mut statuses = Vec::new();
+    for name in &names {
+        let profile = &config.profiles[name];
+        let mut status = describe(ctx, &store, name, profile)?;
+        if args.verify && status.state == "signed-in" {
+            status.verified = Some(verify(ctx, &store, name, profile)?);
+        }
+        statuses.push(status);
+    }
+    print(ctx, &statuses, args.json && args.name.is_some(), args.json)?;
+    let all_usable = statuses.iter().all(|s| s.usable() && s.verified != Some(false));
+    Ok(if all_usable { Outcome::Done } else { Outcome::SignedOut })
+}
+
+fn describe(
+    ctx: &mut Context,
+    store: &SecretStore,
+    name: &str,
+    profile: &Profile,
+) -> Result<ProfileStatus, Error> {
+    let record = store.load(name)?;
+    let now = ctx.now();
+    let state = match &record {
+        None => "signed-out",
+        Some(r) if r.expires_in(now).is_some_and(|left| left <= 0) => "expired",
+        Some(_) => "signed-in",
+    };
+    Ok(ProfileStatus {
+        profile: name.to_string(),
+        state,
+        account: record.as_ref().and_then(|r| r.account.clone()),
+        issuer: profile.issuer.clone(),
+        expires_at: record.as_ref().and_then(|r| r.expires_at),
+        has_refresh_token: record.as_ref().is_some_and(|r| r.refresh_token.is_some()),
+        scope: record.as_ref().and_then(|r| r.scope.clone()),
+        store: store.kind().id(),
+        persistence: store.kind().persistence(),
+        verified: None,
+    })
+}
+
+/// Ask the provider whether the stored token is still accepted. `false` for a rejection;
+/// network trouble is an error (exit 5), not a verdict.
+fn verify(ctx: &mut Context, store: &SecretStore, name: &str, profile: &Profile) -> Result<bool, Error> {
+    let Some(record): Option<Record> = store.load(name)? else { return Ok(false) };
+    let url = match &profile.userinfo_url {
+        Some(url) => http::user_url(url)?,
+        None => discovery::discover(ctx, &profile.issuer)?.and_then(|m| m.userinfo_endpoint).ok_or_else(|| {
+            Error::usage(format!("the provider of '{name}' has no userinfo endpoint to verify with; set one with `vouch login {name} --verify-url URL`"))
+        })?,
+    };
+    match userinfo::confirm(ctx, &url, &record.access_token, name) {
+        Ok(_) => Ok(true),
+        Err(Error::Rejected { .. }) => Ok(false),
+        Err(other) => Err(other),
+    }
+}
+
+fn print(ctx: &mut Context, statuses: &[ProfileStatus], single_json: bool, json: bool) -> Result<(), Error> {
+    let now = ctx.now();
+    let text = if single_json {
+        serde_json::to_string_pretty(&statuses[0]).unwrap_or_default()
+    } else if json {
+        serde_json::to_string_pretty(statuses).unwrap_or_default()
+    } else {
+        statuses.iter().map(|s| human_line(s, now)).collect::<Vec<_>>().join("\n")
+    };
+    writeln!(ctx.stdout, "{text}").map_err(|e| Error::internal(format!("cannot write to stdout: {e}")))
+}
+
+fn human_line(s: &ProfileStatus, now: u64) -> String {
+    let who = s.account.as_ref().map(|a| format!(" as {a}")).unwrap_or_default();
+    let mut line = match s.state {
+        "signed-out" => format!("{}: signed out", s.profile),
+        "expired" => format!("{}: expired{who}", s.profile),
+        _ => format!("{}: signed in{who}", s.profile),
+    };
+    if let Some(at) = s.expires_at.filter(|_| s.state != "signed-out") {
+        let left = at as i64 - now as i64;
+        if left > 0 {
+            line.push_str(&format!(", expires in {}", human_duration(left)));
+        } else {
+            line.push_str(&format!(" {} ago", human_duration(left)));
+        }
+    }
+    if s.has_refresh_token {
+        line.push_str(", refreshable");
+    }
+    match s.verified {
+        Some(true) => line.push_str(", verified with the provider"),
+        Some(false) => line.push_str(", REJECTED by the provider"),
+        None => {}
+    }
+    line.push_str(&format!(" [{}, kept {}]", s.store, s.persistence));
+    line
+}

@@ -1,0 +1,258 @@
+//! Profiles: names plus non-secret settings, kept in `config.toml` in the config directory.
+//!
+//! This module owns the file: where it lives, its format, its permissions (file 0600, directory
+//! 0700; a file other users can write is refused), atomic replacement, and resolving which
+//! profile a command means. It never holds a secret: tokens and client secrets live only in
+//! the credential store.
+//!
+//! ```toml
+//! [profiles.work]
+//! issuer = "https://login.example.com"
+//! client_id = "cli"
+//! scopes = ["openid", "offline_access"]
+//! userinfo_url = "https://login.example.com/me"   # optional endpoint overrides
+//! ```
+
+use crate::context::Env;
+use crate::error::Error;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub const FILE_NAME: &str = "config.toml";
+
+/// The config file's contents.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+/// One profile's non-secret settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub issuer: String,
+    pub client_id: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+    /// Endpoint override for providers without discovery: where tokens are verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_url: Option<String>,
+}
+
+/// The platform's default config directory, with `vouch` appended.
+pub fn default_dir(env: &Env) -> Result<PathBuf, Error> {
+    let missing = || Error::usage("cannot find a config directory: set HOME, or pass --config-dir DIR");
+    let base = if cfg!(target_os = "windows") {
+        PathBuf::from(env.get("APPDATA").ok_or_else(missing)?)
+    } else if cfg!(target_os = "macos") {
+        Path::new(env.get("HOME").ok_or_else(missing)?).join("Library/Application Support")
+    } else if let Some(xdg) = env.get("XDG_CONFIG_HOME").filter(|p| Path::new(p).is_absolute()) {
+        PathBuf::from(xdg)
+    } else {
+        Path::new(env.get("HOME").ok_or_else(missing)?).join(".config")
+    };
+    Ok(base.join("vouch"))
+}
+
+/// Check a profile name: it becomes a store user name and part of file names.
+pub fn validate_name(name: &str) -> Result<(), Error> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with(['-', '.'])
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::usage(format!(
+            "'{name}' is not a valid profile name: use 1 to 64 letters, digits, '-', '_' or '.', not starting with '-' or '.'"
+        )))
+    }
+}
+
+impl Config {
+    /// Read the config in `dir`; a missing file is an empty config.
+    pub fn load(dir: &Path) -> Result<Config, Error> {
+        let path = dir.join(FILE_NAME);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(e) => return Err(config_error(&path, format!("it cannot be read ({e})"))),
+        };
+        check_permissions(&path)?;
+        let config: Config =
+            toml::from_str(&text).map_err(|e| config_error(&path, e.message().to_string()))?;
+        for name in config.profiles.keys() {
+            validate_name(name)
+                .map_err(|_| config_error(&path, format!("'{name}' is not a valid profile name")))?;
+        }
+        Ok(config)
+    }
+
+    /// Replace the config file atomically: write a 0600 temporary file beside it, then rename.
+    pub fn save(&self, dir: &Path) -> Result<(), Error> {
+        let path = dir.join(FILE_NAME);
+        create_private_dir(dir)
+            .map_err(|e| config_error(dir, format!("the directory cannot be created ({e})")))?;
+        let text = toml::to_string_pretty(self)
+            .map_err(|e| Error::internal(format!("config serialization failed: {e}")))?;
+        let tmp = dir.join(format!(".{FILE_NAME}.{}.tmp", std::process::id()));
+        let written = write_private(&tmp, text.as_bytes()).and_then(|()| std::fs::rename(&tmp, &path));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(config_error(&path, format!("it cannot be written ({e})")));
+        }
+        Ok(())
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.profiles.keys().cloned().collect()
+    }
+
+    /// The profile a command means: the one named, else `VOUCH_PROFILE`, else the only one.
+    pub fn resolve(&self, name: Option<&str>, env: &Env) -> Result<(String, Profile), Error> {
+        let name = match name.or_else(|| env.get("VOUCH_PROFILE")) {
+            Some(name) => name.to_string(),
+            None => match self.profiles.len() {
+                0 => return Err(Error::NoProfiles),
+                1 => self.names().remove(0),
+                _ => return Err(Error::NoDefaultProfile { known: self.names() }),
+            },
+        };
+        match self.profiles.get(&name) {
+            Some(profile) => Ok((name, profile.clone())),
+            None => Err(Error::UnknownProfile { name, known: self.names() }),
+        }
+    }
+}
+
+fn config_error(path: &Path, reason: String) -> Error {
+    Error::Config { path: path.display().to_string(), reason }
+}
+
+#[cfg(unix)]
+fn check_permissions(path: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).map_err(|e| config_error(path, format!("it cannot be read ({e})")))?;
+    if meta.mode() & 0o022 != 0 {
+        return Err(config_error(
+            path,
+            format!(
+                "other users can write it (mode {:o}); run `chmod 600 {}`",
+                meta.mode() & 0o777,
+                path.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_permissions(_: &Path) -> Result<(), Error> {
+    Ok(())
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    let mode = std::fs::metadata(dir)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(issuer: &str) -> Profile {
+        Profile { issuer: issuer.into(), client_id: "cli".into(), scopes: vec![], userinfo_url: None }
+    }
+
+    #[test]
+    fn save_and_load_round_trip_with_private_permissions() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg_dir = dir.path().join("vouch");
+        let mut config = Config::default();
+        config.profiles.insert("work".into(), profile("https://a.example"));
+        config.save(&cfg_dir).unwrap();
+        let back = Config::load(&cfg_dir).unwrap();
+        assert_eq!(back.profiles["work"], profile("https://a.example"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&cfg_dir.join(FILE_NAME)), 0o600);
+            assert_eq!(mode(&cfg_dir), 0o700);
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_others_can_write_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        Config::default().save(dir.path()).unwrap();
+        let path = dir.path().join(FILE_NAME);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let err = Config::load(dir.path()).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("chmod 600"), "{err}");
+    }
+
+    #[test]
+    fn resolution_follows_name_then_env_then_single_profile() {
+        let mut config = Config::default();
+        assert!(matches!(config.resolve(None, &Env::default()), Err(Error::NoProfiles)));
+        config.profiles.insert("a".into(), profile("https://a"));
+        assert_eq!(config.resolve(None, &Env::default()).unwrap().0, "a");
+        config.profiles.insert("b".into(), profile("https://b"));
+        assert!(matches!(config.resolve(None, &Env::default()), Err(Error::NoDefaultProfile { .. })));
+        let env = Env::from_pairs([("VOUCH_PROFILE", "b")]);
+        assert_eq!(config.resolve(None, &env).unwrap().0, "b");
+        assert_eq!(config.resolve(Some("a"), &env).unwrap().0, "a");
+        let err = config.resolve(Some("c"), &env).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("a, b"), "{err}");
+    }
+
+    #[test]
+    fn bad_files_and_names_are_usage_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(FILE_NAME), "[profiles.x]\nissuer = 3\n").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir.path().join(FILE_NAME), std::fs::Permissions::from_mode(0o600))
+                .unwrap();
+        }
+        assert_eq!(Config::load(dir.path()).unwrap_err().exit_code(), 2);
+        for bad in ["", "-x", ".x", "a/b", "a b", &"x".repeat(65)] {
+            assert!(validate_name(bad).is_err(), "{bad}");
+        }
+        assert!(validate_name("work-2.prod_x").is_ok());
+    }
+}

@@ -1,0 +1,200 @@
+//! The context: every side effect a command may have goes through it.
+//!
+//! Commands never read the process environment, the clock, stdin, the terminal or the
+//! credential store directly. They ask the [`Context`], which `main` builds from the real
+//! world ([`Context::system`]) and tests build from fakes. What a command may touch is
+//! therefore visible in one struct, and tests can drive any command in-process.
+
+use crate::error::Error;
+use crate::http::Http;
+use crate::store::platform::{self, StoreChoice};
+use crate::store::{self, SecretStore};
+use std::collections::HashMap;
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// A snapshot of environment variables.
+#[derive(Clone, Debug, Default)]
+pub struct Env {
+    vars: HashMap<String, String>,
+}
+
+impl Env {
+    pub fn from_process() -> Self {
+        Env {
+            vars: std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
+        }
+    }
+
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+        Env { vars: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
+    }
+
+    /// The variable's value; unset and empty are the same.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.vars.get(key).map(String::as_str).filter(|v| !v.is_empty())
+    }
+
+    pub fn set(&mut self, key: &str, value: &str) {
+        self.vars.insert(key.to_string(), value.to_string());
+    }
+}
+
+/// Which standard streams are terminals.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Terminal {
+    pub stdin: bool,
+    pub stdout: bool,
+    pub stderr: bool,
+}
+
+/// Options that apply to every command, already turned into domain values.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub store: StoreChoice,
+    /// `--config-dir`; `None` means the platform default.
+    pub config_dir: Option<PathBuf>,
+    pub verbose: bool,
+    pub store_timeout: Duration,
+    pub http_timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            store: StoreChoice::Auto,
+            config_dir: None,
+            verbose: false,
+            store_timeout: store::DEFAULT_TIMEOUT,
+            http_timeout: crate::http::DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+/// Opens the credential store. The real one asks the platform; tests hand out a mock.
+pub trait StoreOpener {
+    fn open(&self, choice: StoreChoice, env: &Env, timeout: Duration) -> Result<SecretStore, Error>;
+}
+
+/// The platform's stores.
+pub struct SystemStores;
+
+impl StoreOpener for SystemStores {
+    fn open(&self, choice: StoreChoice, env: &Env, timeout: Duration) -> Result<SecretStore, Error> {
+        platform::open(choice, env, timeout)
+    }
+}
+
+/// A fixed store, for tests.
+pub struct FixedStore(pub SecretStore);
+
+impl StoreOpener for FixedStore {
+    fn open(&self, _: StoreChoice, _: &Env, _: Duration) -> Result<SecretStore, Error> {
+        Ok(self.0.clone())
+    }
+}
+
+/// Reads a secret from the terminal without echo.
+pub type SecretPrompt = Box<dyn FnMut(&str) -> io::Result<String>>;
+
+/// Everything a command may touch.
+pub struct Context {
+    pub settings: Settings,
+    pub env: Env,
+    pub stdin: Box<dyn Read>,
+    pub stdout: Box<dyn Write>,
+    pub stderr: Box<dyn Write>,
+    pub terminal: Terminal,
+    /// Unix seconds now.
+    pub clock: Box<dyn Fn() -> u64>,
+    pub prompt_secret: SecretPrompt,
+    pub stores: Box<dyn StoreOpener>,
+    store: Option<SecretStore>,
+    http: Option<Http>,
+}
+
+impl Context {
+    /// The real world.
+    pub fn system(settings: Settings) -> Self {
+        Context {
+            settings,
+            env: Env::from_process(),
+            stdin: Box::new(io::stdin()),
+            stdout: Box::new(io::stdout()),
+            stderr: Box::new(io::stderr()),
+            terminal: Terminal {
+                stdin: io::stdin().is_terminal(),
+                stdout: io::stdout().is_terminal(),
+                stderr: io::stderr().is_terminal(),
+            },
+            clock: Box::new(|| SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())),
+            prompt_secret: Box::new(|prompt| rpassword::prompt_password(prompt)),
+            stores: Box::new(SystemStores),
+            store: None,
+            http: None,
+        }
+    }
+
+    /// A context with the given parts and inert defaults elsewhere: empty stdin, discarded
+    /// output, no terminal, a prompt that fails. Tests replace what they need.
+    pub fn detached(settings: Settings, env: Env, stores: Box<dyn StoreOpener>) -> Self {
+        Context {
+            settings,
+            env,
+            stdin: Box::new(io::empty()),
+            stdout: Box::new(io::sink()),
+            stderr: Box::new(io::sink()),
+            terminal: Terminal::default(),
+            clock: Box::new(|| SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())),
+            prompt_secret: Box::new(|_| Err(io::Error::other("no terminal"))),
+            stores,
+            store: None,
+            http: None,
+        }
+    }
+
+    pub fn now(&self) -> u64 {
+        (self.clock)()
+    }
+
+    /// The credential store, opened on first use.
+    pub fn store(&mut self) -> Result<SecretStore, Error> {
+        if let Some(store) = &self.store {
+            return Ok(store.clone());
+        }
+        let store = self.stores.open(self.settings.store, &self.env, self.settings.store_timeout)?;
+        self.log(format_args!("store: {}", store.kind().id()));
+        self.store = Some(store.clone());
+        Ok(store)
+    }
+
+    /// The HTTP client, built on first use so commands that stay offline never pay for TLS set-up.
+    pub fn http(&mut self) -> &Http {
+        let timeout = self.settings.http_timeout;
+        self.http.get_or_insert_with(|| Http::new(timeout))
+    }
+
+    /// The config directory: `--config-dir` / `VOUCH_CONFIG_DIR`, else the platform default.
+    pub fn config_dir(&self) -> Result<PathBuf, Error> {
+        if let Some(dir) = &self.settings.config_dir {
+            return Ok(dir.clone());
+        }
+        crate::config::default_dir(&self.env)
+    }
+
+    /// A `-v` log line on stderr. Callers pass operation names, URLs without query strings,
+    /// status codes and error classes: never a secret.
+    pub fn log(&mut self, args: std::fmt::Arguments<'_>) {
+        if self.settings.verbose {
+            let _ = writeln!(self.stderr, "vouch: {args}");
+        }
+    }
+
+    /// A note for the user on stderr.
+    pub fn note(&mut self, args: std::fmt::Arguments<'_>) {
+        let _ = writeln!(self.stderr, "{args}");
+    }
+}

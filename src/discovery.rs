@@ -1,0 +1,129 @@
+//! Provider metadata discovery: where a provider's endpoints are.
+//!
+//! Tries OpenID Connect Discovery (`{issuer}/.well-known/openid-configuration`) first, then
+//! RFC 8414 (`{origin}/.well-known/oauth-authorization-server{path}`). The document must name
+//! exactly the issuer that was asked for (OIDC Discovery §4.3, RFC 8414 §3.3); anything else
+//! is refused, because a mismatched document could send credentials to another party. Every
+//! advertised endpoint must be https, or http on loopback.
+//!
+//! Returns `None` when the provider publishes neither document, so callers can fall back to
+//! endpoint overrides.
+
+use crate::context::Context;
+use crate::error::Error;
+use crate::http::{self, Auth, Body};
+use serde::Deserialize;
+use url::Url;
+
+/// The endpoints vouch uses, from a discovery document.
+#[derive(Debug, Clone, Default)]
+pub struct Metadata {
+    pub issuer: String,
+    pub authorization_endpoint: Option<Url>,
+    pub token_endpoint: Option<Url>,
+    pub device_authorization_endpoint: Option<Url>,
+    pub userinfo_endpoint: Option<Url>,
+    pub revocation_endpoint: Option<Url>,
+    pub token_endpoint_auth_methods_supported: Vec<String>,
+    /// True when the document came from OpenID Connect discovery.
+    pub openid: bool,
+}
+
+#[derive(Deserialize)]
+struct Document {
+    issuer: Option<String>,
+    authorization_endpoint: Option<String>,
+    token_endpoint: Option<String>,
+    device_authorization_endpoint: Option<String>,
+    userinfo_endpoint: Option<String>,
+    revocation_endpoint: Option<String>,
+    #[serde(default)]
+    token_endpoint_auth_methods_supported: Vec<String>,
+}
+
+/// The two well-known URLs for `issuer`, in the order they are tried.
+pub fn well_known_urls(issuer: &Url) -> [(Url, bool); 2] {
+    let path = issuer.path().trim_end_matches('/');
+    let mut oidc = issuer.clone();
+    oidc.set_path(&format!("{path}/.well-known/openid-configuration"));
+    oidc.set_query(None);
+    let mut oauth = issuer.clone();
+    oauth.set_path(&format!("/.well-known/oauth-authorization-server{path}"));
+    oauth.set_query(None);
+    [(oidc, true), (oauth, false)]
+}
+
+/// Fetch the provider's metadata, or `None` if it publishes none.
+pub fn discover(ctx: &mut Context, issuer_text: &str) -> Result<Option<Metadata>, Error> {
+    let issuer = http::user_url(issuer_text)?;
+    for (url, openid) in well_known_urls(&issuer) {
+        let response = http::request(ctx, "GET", &url, Auth::None, Body::None)?;
+        let shown = http::redact(&url);
+        match response.status {
+            200 => return parse(&response.body, issuer_text, openid, &shown).map(Some),
+            // Not published here: try the next well-known location.
+            400 | 401 | 403 | 404 | 405 | 410 => continue,
+            429 | 500..=599 => {
+                return Err(Error::Unavailable {
+                    endpoint: shown,
+                    reason: format!("HTTP {}", response.status),
+                });
+            }
+            other => {
+                return Err(Error::Protocol { endpoint: shown, reason: format!("unexpected HTTP {other}") });
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Parse and check one discovery document.
+pub fn parse(body: &[u8], expected_issuer: &str, openid: bool, from: &str) -> Result<Metadata, Error> {
+    let protocol = |reason: String| Error::Protocol { endpoint: from.to_string(), reason };
+    let doc: Document = serde_json::from_slice(body)
+        .map_err(|_| protocol("its discovery document is not valid JSON".into()))?;
+    let issuer = doc.issuer.ok_or_else(|| protocol("its discovery document has no issuer".into()))?;
+    if issuer != expected_issuer {
+        return Err(protocol(format!(
+            "its discovery document names issuer '{issuer}', not '{expected_issuer}' (issuers must match exactly)"
+        )));
+    }
+    let endpoint = |value: Option<String>| value.map(|v| http::provider_url(&v, from)).transpose();
+    Ok(Metadata {
+        issuer,
+        authorization_endpoint: endpoint(doc.authorization_endpoint)?,
+        token_endpoint: endpoint(doc.token_endpoint)?,
+        device_authorization_endpoint: endpoint(doc.device_authorization_endpoint)?,
+        userinfo_endpoint: endpoint(doc.userinfo_endpoint)?,
+        revocation_endpoint: endpoint(doc.revocation_endpoint)?,
+        token_endpoint_auth_methods_supported: doc.token_endpoint_auth_methods_supported,
+        openid,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn well_known_urls_follow_both_specs() {
+        let [(oidc, _), (oauth, _)] = well_known_urls(&Url::parse("https://idp.example/tenant/x/").unwrap());
+        assert_eq!(oidc.as_str(), "https://idp.example/tenant/x/.well-known/openid-configuration");
+        assert_eq!(oauth.as_str(), "https://idp.example/.well-known/oauth-authorization-server/tenant/x");
+        let [(oidc, _), (oauth, _)] = well_known_urls(&Url::parse("https://idp.example").unwrap());
+        assert_eq!(oidc.as_str(), "https://idp.example/.well-known/openid-configuration");
+        assert_eq!(oauth.as_str(), "https://idp.example/.well-known/oauth-authorization-server");
+    }
+
+    #[test]
+    fn issuer_must_match_exactly_and_endpoints_must_be_secure() {
+        let doc = br#"{"issuer":"https://a.example","userinfo_endpoint":"https://a.example/me"}"#;
+        let meta = parse(doc, "https://a.example", true, "x").unwrap();
+        assert_eq!(meta.userinfo_endpoint.unwrap().as_str(), "https://a.example/me");
+        assert_eq!(parse(doc, "https://a.example/", true, "x").unwrap_err().exit_code(), 9);
+        assert_eq!(parse(doc, "https://b.example", true, "x").unwrap_err().exit_code(), 9);
+        let insecure = br#"{"issuer":"https://a.example","token_endpoint":"http://a.example/t"}"#;
+        assert_eq!(parse(insecure, "https://a.example", true, "x").unwrap_err().exit_code(), 9);
+        assert_eq!(parse(b"<html>", "https://a.example", true, "x").unwrap_err().exit_code(), 9);
+    }
+}

@@ -1,0 +1,79 @@
+//! vouch: a command-line credential manager for OAuth 2.0 / OpenID Connect tokens.
+//!
+//! The library holds everything; `main.rs` only parses the command line, builds the real
+//! [`Context`] and turns the result into an exit code through [`execute`]. Tests drive
+//! [`execute`] in-process with a fake context.
+//!
+//! Map of the crate:
+//! - [`cli`]: clap definitions, nothing else;
+//! - [`commands`]: one module per subcommand;
+//! - [`context`]: every side effect (env, stdio, clock, store, HTTP) behind one struct;
+//! - [`error`]: the error enum and the exit-code table;
+//! - [`store`]: the storage core on the OS credential store; [`record`]: what it stores;
+//! - [`config`]: profiles in `config.toml`;
+//! - [`http`], [`discovery`], [`userinfo`]: talking to the provider;
+//! - [`session`]: deciding whether a stored token is usable;
+//! - [`secret`]: token types that never print themselves.
+
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod context;
+pub mod discovery;
+pub mod error;
+pub mod http;
+pub mod record;
+pub mod secret;
+pub mod session;
+pub mod store;
+pub mod userinfo;
+
+use cli::{Command, GlobalArgs, StoreArg};
+use commands::Outcome;
+pub use context::Context;
+use context::Settings;
+pub use error::Error;
+use std::io::Write;
+use store::platform::StoreChoice;
+
+/// Turn the global options into settings.
+pub fn settings(global: &GlobalArgs) -> Settings {
+    Settings {
+        store: match global.store {
+            StoreArg::Auto => StoreChoice::Auto,
+            StoreArg::SecretService => StoreChoice::SecretService,
+            StoreArg::Keyutils => StoreChoice::Keyutils,
+            StoreArg::Keychain => StoreChoice::Keychain,
+            StoreArg::Windows => StoreChoice::Windows,
+        },
+        config_dir: global.config_dir.clone(),
+        verbose: global.verbose,
+        ..Settings::default()
+    }
+}
+
+/// Run one command.
+pub fn run(command: Command, ctx: &mut Context) -> Result<Outcome, Error> {
+    match command {
+        Command::Login(args) => commands::login::run(args, ctx),
+        Command::Status(args) => commands::status::run(args, ctx),
+        Command::Token(args) => commands::token::run(args, ctx),
+        Command::Logout(args) => commands::logout::run(args, ctx),
+    }
+}
+
+/// Run one command and report its failure: the single place where an error becomes a
+/// message on stderr and an exit code.
+pub fn execute(command: Command, ctx: &mut Context) -> u8 {
+    match run(command, ctx) {
+        Ok(outcome) => outcome.exit_code(),
+        Err(err) => {
+            ctx.log(format_args!("error class: {}", err.class()));
+            let _ = writeln!(ctx.stderr, "vouch: {err}");
+            let _ = ctx.stderr.flush();
+            err.exit_code()
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! The stored record: what vouch keeps in the credential store for one profile.
+//!
+//! One store entry per profile (service `vouch`, user = profile name) holds one small versioned
+//! JSON document, written in a single store call so it is replaced atomically:
+//!
+//! ```json
+//! {"version":1,"generation":3,"access_token":"…","token_type":"Bearer",
+//!  "expires_at":1767225600,"refresh_token":"…","scope":"openid","account":"alice"}
+//! ```
+//!
+//! This module owns the format: encoding, decoding, and the version check. It never touches a
+//! store. Decoding errors describe *where* the document is broken, never what it contains,
+//! because a corrupt record may still hold secret bytes.
+
+use crate::secret::{AccessToken, RefreshToken};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+/// The record format version this build reads and writes.
+pub const RECORD_VERSION: u32 = 1;
+
+/// One profile's credential as stored.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Record {
+    /// Bumped on every write, so a process that loaded generation N can tell whether someone
+    /// else has written since.
+    pub generation: u64,
+    pub access_token: AccessToken,
+    #[serde(default = "bearer")]
+    pub token_type: String,
+    /// Unix seconds; `None` when the provider did not say.
+    #[serde(default)]
+    pub expires_at: Option<u64>,
+    #[serde(default)]
+    pub refresh_token: Option<RefreshToken>,
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// The account the provider confirmed (a username, email or subject), when known.
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+fn bearer() -> String {
+    "Bearer".to_string()
+}
+
+/// The serialized shape. Borrowing the secrets here is the store-write exposure point.
+#[derive(Serialize)]
+struct Stored<'a> {
+    version: u32,
+    generation: u64,
+    access_token: &'a str,
+    token_type: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct VersionOnly {
+    version: Option<serde_json::Value>,
+}
+
+impl Record {
+    /// Serialize for the store. The buffer is zeroized when dropped.
+    pub fn encode(&self) -> Zeroizing<Vec<u8>> {
+        let stored = Stored {
+            version: RECORD_VERSION,
+            generation: self.generation,
+            access_token: self.access_token.expose_secret(),
+            token_type: &self.token_type,
+            expires_at: self.expires_at,
+            refresh_token: self.refresh_token.as_ref().map(|t| t.expose_secret()),
+            scope: self.scope.as_deref(),
+            account: self.account.as_deref(),
+        };
+        // Serializing plain strings and integers into a Vec cannot fail.
+        Zeroizing::new(serde_json::to_vec(&stored).unwrap_or_default())
+    }
+
+    /// Parse a stored record. The error string is safe to show: it never quotes the input.
+    pub fn decode(bytes: &[u8]) -> Result<Record, String> {
+        let head: VersionOnly = serde_json::from_slice(bytes).map_err(describe_json_error)?;
+        match head.version {
+            None => return Err("it has no format version".to_string()),
+            Some(v) if v.as_u64() == Some(u64::from(RECORD_VERSION)) => {}
+            Some(v) => {
+                let shown = v.as_u64().map_or("?".to_string(), |n| n.to_string());
+                return Err(format!(
+                    "unknown record format version {shown}; it may have been written by a newer vouch"
+                ));
+            }
+        }
+        let record: Record = serde_json::from_slice(bytes).map_err(describe_json_error)?;
+        if record.access_token.is_empty() {
+            return Err("its access token is empty".to_string());
+        }
+        Ok(record)
+    }
+
+    /// Seconds until the access token expires (negative once expired); `None` if unknown.
+    pub fn expires_in(&self, now: u64) -> Option<i64> {
+        self.expires_at.map(|at| at as i64 - now as i64)
+    }
+}
+
+/// Describe a serde_json error by its category and position only: serde_json's own message
+/// can quote the offending value, which may be secret.
+fn describe_json_error(err: serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match err.classify() {
+        Category::Io => "it could not be read",
+        Category::Syntax => "it is not valid JSON",
+        Category::Data => "a field is missing or has the wrong type",
+        Category::Eof => "it is truncated",
+    };
+    format!("{what} (line {}, column {})", err.line(), err.column())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Record {
+        Record {
+            generation: 7,
+            access_token: AccessToken::new("at-secret"),
+            token_type: "Bearer".into(),
+            expires_at: Some(1_800_000_000),
+            refresh_token: Some(RefreshToken::new("rt-secret")),
+            scope: Some("openid".into()),
+            account: Some("alice".into()),
+        }
+    }
+
+    #[test]
+    fn round_trips() {
+        let bytes = sample().encode();
+        let text = std::str::from_utf8(&bytes).unwrap();
+        assert!(text.starts_with(r#"{"version":1,"generation":7,"#), "{text}");
+        let back = Record::decode(&bytes).unwrap();
+        assert_eq!(back.generation, 7);
+        assert_eq!(back.access_token.expose_secret(), "at-secret");
+        assert_eq!(back.refresh_token.unwrap().expose_secret(), "rt-secret");
+        assert_eq!(back.expires_at, Some(1_800_000_000));
+        assert_eq!(back.account.as_deref(), Some("alice"));
+    }
+
+    #[test]
+    fn optional_fields_may_be_absent() {
+        let r = Record::decode(br#"{"version":1,"generation":1,"access_token":"x"}"#).unwrap();
+        assert_eq!(r.token_type, "Bearer");
+        assert!(r.refresh_token.is_none() && r.expires_at.is_none());
+    }
+
+    #[test]
+    fn rejects_unknown_versions_and_garbage_without_quoting_them() {
+        let cases: &[&[u8]] = &[
+            br#"{"version":2,"generation":1,"access_token":"leak-me"}"#,
+            br#"{"generation":1,"access_token":"leak-me"}"#,
+            br#"{"version":1,"generation":"leak-me","access_token":"x"}"#,
+            br#"{"version":1,"generation":1,"access_token":""}"#,
+            b"leak-me",
+            b"{\"version\":1,\"access_token\":\"leak-me",
+            b"\xff\xfe leak-me",
+        ];
+        for bytes in cases {
+            let err = Record::decode(bytes).unwrap_err();
+            assert!(!err.contains("leak-me"), "{err}");
+        }
+        assert!(Record::decode(br#"{"version":2}"#).unwrap_err().contains("version 2"));
+    }
+}

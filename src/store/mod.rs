@@ -1,0 +1,387 @@
+//! The storage core: every read, write and delete of a secret goes through [`SecretStore`].
+//!
+//! It owns three things:
+//! - **the entry layout**: one entry per profile, service `vouch`, user = profile name, holding
+//!   one [`Record`] written in a single call (so a reader sees the old record or the new one);
+//! - **the time bound**: every backend call runs on a helper thread and is abandoned after
+//!   the store timeout, so a hung D-Bus never hangs vouch; running out of time counts as
+//!   "locked or waiting" (exit 6);
+//! - **classification**: keyring-core errors become [`Error`] variants here and nowhere else.
+//!   Payloads that can hold secret bytes (`BadEncoding`, `BadDataFormat`, `Ambiguous`) are
+//!   dropped on the spot.
+//!
+//! Choosing and constructing a backend is [`platform`]'s job. There is no plaintext fallback
+//! anywhere in this module or below it.
+
+pub mod platform;
+
+#[cfg(target_os = "linux")]
+pub mod keyutils;
+
+use crate::error::Error;
+use crate::record::Record;
+use keyring_core::{CredentialStore, Entry};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+use zeroize::Zeroizing;
+
+/// The service name every vouch entry is filed under.
+pub const SERVICE: &str = "vouch";
+
+/// How long one store call may take before it is abandoned.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Which credential store holds the secrets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreKind {
+    SecretService,
+    Keyutils,
+    Keychain,
+    Windows,
+    /// keyring-core's in-memory mock, for tests only.
+    Mock,
+}
+
+impl StoreKind {
+    /// The name used by `--store` and in `--json` output.
+    pub fn id(self) -> &'static str {
+        match self {
+            StoreKind::SecretService => "secret-service",
+            StoreKind::Keyutils => "keyutils",
+            StoreKind::Keychain => "keychain",
+            StoreKind::Windows => "windows",
+            StoreKind::Mock => "mock",
+        }
+    }
+
+    /// The name used in sentences.
+    pub fn description(self) -> &'static str {
+        match self {
+            StoreKind::SecretService => "Secret Service keyring",
+            StoreKind::Keyutils => "kernel keyring (keyutils)",
+            StoreKind::Keychain => "macOS Keychain",
+            StoreKind::Windows => "Windows Credential Manager",
+            StoreKind::Mock => "in-memory test store",
+        }
+    }
+
+    /// How long the store keeps a secret, for `status`.
+    pub fn persistence(self) -> &'static str {
+        match self {
+            StoreKind::Keyutils => "until reboot",
+            StoreKind::Mock => "until the process exits",
+            _ => "until deleted",
+        }
+    }
+
+    /// The largest value the store accepts, where it has a documented limit.
+    pub fn size_limit(self) -> Option<usize> {
+        match self {
+            // CRED_MAX_CREDENTIAL_BLOB_SIZE: 5 * 512 bytes.
+            StoreKind::Windows => Some(2560),
+            // The kernel's limit on a "user" key payload.
+            StoreKind::Keyutils => Some(32767),
+            _ => None,
+        }
+    }
+}
+
+/// A credential store, ready for use.
+#[derive(Clone)]
+pub struct SecretStore {
+    kind: StoreKind,
+    backend: Arc<CredentialStore>,
+    timeout: Duration,
+    /// Give new items a human label (Secret Service shows it in Seahorse and KeePassXC).
+    labelled: bool,
+}
+
+impl SecretStore {
+    pub fn new(kind: StoreKind, backend: Arc<CredentialStore>, timeout: Duration) -> Self {
+        SecretStore { kind, backend, timeout, labelled: false }
+    }
+
+    /// Label new items "vouch credential for profile NAME", for stores that show labels.
+    pub fn labelled(self) -> Self {
+        SecretStore { labelled: true, ..self }
+    }
+
+    pub fn kind(&self) -> StoreKind {
+        self.kind
+    }
+
+    /// The stored record for `profile`, or `None` when the profile is signed out.
+    pub fn load(&self, profile: &str) -> Result<Option<Record>, Error> {
+        let bytes = match self.call(profile, |entry| entry.get_secret().map(Zeroizing::new)) {
+            Ok(bytes) => bytes,
+            Err(keyring_core::Error::NoEntry) => return Ok(None),
+            Err(err) => return Err(self.classify(profile, err)),
+        };
+        Record::decode(&bytes)
+            .map(Some)
+            .map_err(|reason| Error::Unreadable { profile: profile.to_string(), reason })
+    }
+
+    /// Replace the stored record for `profile` in one write.
+    pub fn save(&self, profile: &str, record: &Record) -> Result<(), Error> {
+        let bytes = record.encode();
+        if let Some(limit) = self.kind.size_limit()
+            && bytes.len() > limit
+        {
+            return Err(Error::RecordTooLarge { store: self.kind.description(), size: bytes.len(), limit });
+        }
+        let size = bytes.len();
+        self.call(profile, move |entry| entry.set_secret(&bytes)).map_err(|err| match err {
+            keyring_core::Error::TooLong(_, limit) => {
+                Error::RecordTooLarge { store: self.kind.description(), size, limit: limit as usize }
+            }
+            other => self.classify(profile, other),
+        })
+    }
+
+    /// Delete the entry for `profile`. Returns whether there was one. Duplicate items (which
+    /// another tool may have created with the same attributes) are all deleted.
+    pub fn delete(&self, profile: &str) -> Result<bool, Error> {
+        match self.call(profile, |entry| entry.delete_credential()) {
+            Ok(()) => Ok(true),
+            Err(keyring_core::Error::NoEntry) => Ok(false),
+            Err(keyring_core::Error::Ambiguous(entries)) => {
+                for entry in entries {
+                    self.bounded(move || entry.delete_credential())
+                        .map_err(|err| self.classify(profile, err))?;
+                }
+                Ok(true)
+            }
+            Err(err) => Err(self.classify(profile, err)),
+        }
+    }
+
+    /// Run `op` on this profile's entry, within the time bound.
+    fn call<T: Send + 'static>(
+        &self,
+        profile: &str,
+        op: impl FnOnce(&Entry) -> keyring_core::Result<T> + Send + 'static,
+    ) -> keyring_core::Result<T> {
+        let backend = self.backend.clone();
+        let user = profile.to_string();
+        let labelled = self.labelled;
+        self.bounded(move || {
+            let label = format!("vouch credential for profile {user}");
+            let mods: HashMap<&str, &str> =
+                if labelled { HashMap::from([("label", label.as_str())]) } else { HashMap::new() };
+            let entry = backend.build(SERVICE, &user, (!mods.is_empty()).then_some(&mods))?;
+            op(&entry)
+        })
+    }
+
+    /// Run `op` on a helper thread; give up after the store timeout.
+    fn bounded<T: Send + 'static>(
+        &self,
+        op: impl FnOnce() -> keyring_core::Result<T> + Send + 'static,
+    ) -> keyring_core::Result<T> {
+        run_bounded(self.timeout, op).unwrap_or(Err(timed_out(self.timeout)))
+    }
+
+    /// Turn a keyring-core error into vouch's classification. The only place that does.
+    fn classify(&self, profile: &str, err: keyring_core::Error) -> Error {
+        classify(self.kind, profile, err)
+    }
+}
+
+/// Run `op` on a helper thread, returning `None` if it has not finished within `timeout`.
+/// An abandoned call keeps its thread until the process exits, which is soon: vouch is a
+/// short-lived CLI and a timeout ends the command.
+pub(crate) fn run_bounded<T: Send + 'static>(
+    timeout: Duration,
+    op: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let (tx, rx) = mpsc::sync_channel(1);
+    let spawned = std::thread::Builder::new().name("vouch-store".into()).spawn(move || {
+        let _ = tx.send(op());
+    });
+    match spawned {
+        Ok(_) => rx.recv_timeout(timeout).ok(),
+        Err(_) => None,
+    }
+}
+
+/// The marker error for a call that ran out of time.
+#[derive(Debug)]
+struct TimedOut(Duration);
+
+impl std::fmt::Display for TimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "it did not answer within {} s", self.0.as_secs_f32())
+    }
+}
+
+impl std::error::Error for TimedOut {}
+
+fn timed_out(timeout: Duration) -> keyring_core::Error {
+    keyring_core::Error::NoStorageAccess(Box::new(TimedOut(timeout)))
+}
+
+/// Classify a keyring-core error for a store of `kind`. Messages are built from the error's
+/// category, never from payloads that could carry secret bytes.
+pub(crate) fn classify(kind: StoreKind, profile: &str, err: keyring_core::Error) -> Error {
+    use keyring_core::Error as K;
+    let store = kind.description();
+    match err {
+        K::NoStorageAccess(source) => {
+            if let Some(t) = source.downcast_ref::<TimedOut>() {
+                return Error::StoreLocked { store, reason: t.to_string() };
+            }
+            match kind {
+                // keyutils answers EACCES when the kernel refuses the keyring: that is not a
+                // locked store that the user can unlock, it is a store that cannot be used.
+                StoreKind::Keyutils => Error::NoSecureStore {
+                    reason: format!("the {store} refused access (EACCES)"),
+                    remedy: platform::keyutils_remedy().to_string(),
+                },
+                _ => Error::StoreLocked { store, reason: "access needs unlocking".to_string() },
+            }
+        }
+        K::PlatformFailure(_) | K::NoDefaultStore => Error::NoSecureStore {
+            reason: format!("the {store} failed"),
+            remedy: platform::remedy(kind).to_string(),
+        },
+        K::NoEntry => Error::SignedOut { profile: profile.to_string() },
+        K::BadEncoding(_) => {
+            Error::Unreadable { profile: profile.to_string(), reason: "it is not valid UTF-8".to_string() }
+        }
+        K::BadDataFormat(..) | K::BadStoreFormat(_) => Error::Unreadable {
+            profile: profile.to_string(),
+            reason: "the store says its data is malformed".to_string(),
+        },
+        K::Ambiguous(entries) => Error::Unreadable {
+            profile: profile.to_string(),
+            reason: format!("{} store items match it where one is expected", entries.len()),
+        },
+        K::Invalid(attr, _) => Error::internal(format!("the {store} rejected the value of '{attr}'")),
+        K::NotSupportedByStore(_) => {
+            Error::internal(format!("the {store} does not support a needed operation"))
+        }
+        _ => Error::internal(format!("the {store} failed in an unexpected way")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::{AccessToken, RefreshToken};
+    use keyring_core::api::CredentialStoreApi;
+    use keyring_core::mock;
+
+    fn mock_store() -> (Arc<mock::Store>, SecretStore) {
+        let backend = mock::Store::new().unwrap();
+        let store = SecretStore::new(StoreKind::Mock, backend.clone(), DEFAULT_TIMEOUT);
+        (backend, store)
+    }
+
+    fn inject(backend: &Arc<mock::Store>, profile: &str, err: keyring_core::Error) {
+        let entry = backend.build(SERVICE, profile, None).unwrap();
+        let cred: &mock::Cred = entry.as_any().downcast_ref().unwrap();
+        cred.set_error(err);
+    }
+
+    fn record(generation: u64) -> Record {
+        Record {
+            generation,
+            access_token: AccessToken::new("at-canary"),
+            token_type: "Bearer".into(),
+            expires_at: None,
+            refresh_token: Some(RefreshToken::new("rt-canary")),
+            scope: None,
+            account: None,
+        }
+    }
+
+    fn boxed(msg: &str) -> keyring_core::error::PlatformError {
+        Box::new(std::io::Error::other(msg.to_string()))
+    }
+
+    #[test]
+    fn save_load_delete_round_trip() {
+        let (_, store) = mock_store();
+        assert!(store.load("p").unwrap().is_none());
+        store.save("p", &record(1)).unwrap();
+        let back = store.load("p").unwrap().unwrap();
+        assert_eq!(back.generation, 1);
+        assert_eq!(back.access_token.expose_secret(), "at-canary");
+        assert!(store.delete("p").unwrap());
+        assert!(!store.delete("p").unwrap());
+        assert!(store.load("p").unwrap().is_none());
+    }
+
+    #[test]
+    fn every_keyring_error_is_classified() {
+        type Case = (fn() -> keyring_core::Error, StoreKind, u8);
+        let cases: Vec<Case> = vec![
+            (|| keyring_core::Error::NoStorageAccess(boxed("Prompt")), StoreKind::SecretService, 6),
+            (|| keyring_core::Error::NoStorageAccess(boxed("EACCES")), StoreKind::Keyutils, 7),
+            (|| keyring_core::Error::PlatformFailure(boxed("no bus")), StoreKind::SecretService, 7),
+            (|| keyring_core::Error::BadEncoding(b"secret-bytes".to_vec()), StoreKind::Mock, 8),
+            (|| keyring_core::Error::BadDataFormat(b"secret-bytes".to_vec(), boxed("x")), StoreKind::Mock, 8),
+            (|| keyring_core::Error::Ambiguous(vec![]), StoreKind::SecretService, 8),
+            (|| keyring_core::Error::Invalid("x".into(), "y".into()), StoreKind::Mock, 1),
+        ];
+        for (make, kind, code) in cases {
+            let (backend, store) = mock_store();
+            let store = SecretStore { kind, ..store };
+            inject(&backend, "p", make());
+            let err = store.load("p").unwrap_err();
+            assert_eq!(err.exit_code(), code, "{err}");
+            assert!(!err.to_string().contains("secret-bytes"), "{err}");
+            assert!(!format!("{err:?}").contains("secret-bytes"), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn write_errors_are_classified_and_leave_the_old_record() {
+        let (backend, store) = mock_store();
+        store.save("p", &record(1)).unwrap();
+        inject(&backend, "p", keyring_core::Error::NoStorageAccess(boxed("Locked")));
+        let store6 = SecretStore { kind: StoreKind::SecretService, ..store.clone() };
+        assert_eq!(store6.save("p", &record(2)).unwrap_err().exit_code(), 6);
+        assert_eq!(store.load("p").unwrap().unwrap().generation, 1);
+    }
+
+    #[test]
+    fn corrupt_bytes_are_unreadable_not_signed_out() {
+        let (backend, store) = mock_store();
+        let entry = backend.build(SERVICE, "p", None).unwrap();
+        entry.set_secret(b"not json").unwrap();
+        assert_eq!(store.load("p").unwrap_err().exit_code(), 8);
+        // and logout can still remove it
+        assert!(store.delete("p").unwrap());
+    }
+
+    #[test]
+    fn oversized_records_are_refused_not_truncated() {
+        let (backend, store) = mock_store();
+        let store = SecretStore { kind: StoreKind::Windows, ..store };
+        let mut big = record(1);
+        big.access_token = AccessToken::new("x".repeat(3000));
+        let err = store.save("p", &big).unwrap_err();
+        assert!(matches!(err, Error::RecordTooLarge { limit: 2560, .. }), "{err:?}");
+        let entry = backend.build(SERVICE, "p", None).unwrap();
+        assert!(matches!(entry.get_secret(), Err(keyring_core::Error::NoEntry)));
+    }
+
+    #[test]
+    fn a_hung_call_is_abandoned_and_counts_as_locked() {
+        let (_, store) = mock_store();
+        let store = SecretStore { timeout: Duration::from_millis(50), ..store };
+        let started = std::time::Instant::now();
+        let result = store.bounded(|| {
+            std::thread::sleep(Duration::from_secs(5));
+            Ok(())
+        });
+        let err = classify(StoreKind::SecretService, "p", result.unwrap_err());
+        assert_eq!(err.exit_code(), 6);
+        assert!(err.to_string().contains("did not answer"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(4));
+    }
+}

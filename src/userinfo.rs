@@ -1,0 +1,66 @@
+//! Server confirmation of an access token: ask the provider's userinfo (or verify) endpoint.
+//!
+//! This is how vouch knows a token is real before storing it, and how `status --verify`
+//! checks one later. It owns the mapping of the endpoint's answers: 2xx accepted (with the
+//! account name when the answer says who it is), 401 rejected (exit 4), 429/5xx unavailable
+//! (exit 5), anything else a protocol problem (exit 9).
+
+use crate::context::Context;
+use crate::error::Error;
+use crate::http::{self, Auth, Body};
+use crate::secret::AccessToken;
+use url::Url;
+
+/// Ask `url` whether `token` is valid. Returns the account name when the answer has one.
+pub fn confirm(
+    ctx: &mut Context,
+    url: &Url,
+    token: &AccessToken,
+    profile: &str,
+) -> Result<Option<String>, Error> {
+    let response = http::request(ctx, "GET", url, Auth::Bearer(token), Body::None)?;
+    let shown = http::redact(url);
+    let rejected = |reason: String| Error::Rejected { profile: profile.to_string(), reason };
+    match response.status {
+        200..=299 => Ok(account_name(&response.body)),
+        401 => Err(rejected(format!("{shown} answered 401 to the token"))),
+        // A token without the scope to read userinfo is still a token the server accepted.
+        403 if response.www_authenticate.as_deref().is_some_and(|h| h.contains("insufficient_scope")) => {
+            Ok(None)
+        }
+        403 => Err(rejected(format!("{shown} answered 403 to the token"))),
+        429 | 500..=599 => {
+            Err(Error::Unavailable { endpoint: shown, reason: format!("HTTP {}", response.status) })
+        }
+        other => Err(Error::Protocol {
+            endpoint: shown,
+            reason: format!("unexpected HTTP {other} from the verification endpoint"),
+        }),
+    }
+}
+
+/// The most human name in a userinfo-like JSON answer: OIDC `preferred_username`, `email`,
+/// GitHub's `login`, then `sub`.
+fn account_name(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    ["preferred_username", "email", "login", "sub"]
+        .iter()
+        .find_map(|key| value.get(key).and_then(|v| v.as_str()).filter(|s| !s.is_empty()))
+        .map(|s| s.chars().filter(|c| !c.is_control()).take(200).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::account_name;
+
+    #[test]
+    fn account_prefers_human_names() {
+        assert_eq!(
+            account_name(br#"{"sub":"1","email":"a@x","preferred_username":"al"}"#).as_deref(),
+            Some("al")
+        );
+        assert_eq!(account_name(br#"{"sub":"1","login":"octo"}"#).as_deref(), Some("octo"));
+        assert_eq!(account_name(br#"{"sub":"1"}"#).as_deref(), Some("1"));
+        assert_eq!(account_name(b"ok"), None);
+    }
+}
