@@ -9,7 +9,7 @@
 //! with the user keyring.
 //!
 //! Keys are `user` keys described `keyring:PROFILE@vouch` (the upstream naming). Each key's
-//! permissions grant the owning user, not only the possessor, read and write, so a process in
+//! permissions grant the owning user, not only the possessor, read, write and setattr, so a process in
 //! a fresh `keyctl session` (which does not possess keys in `@u`) can still use them. No other
 //! user or group is granted anything.
 
@@ -100,7 +100,13 @@ impl CredentialApi for UserKey {
         let key = ring.add_key(&self.description, secret).map_err(convert)?;
         let perms = KeyPermissionsBuilder::builder()
             .posessor(Permission::ALL)
-            .user(Permission::VIEW | Permission::READ | Permission::WRITE | Permission::SEARCH)
+            .user(
+                Permission::VIEW
+                    | Permission::READ
+                    | Permission::WRITE
+                    | Permission::SEARCH
+                    | Permission::SETATTR,
+            )
             .build();
         key.set_perms(perms).map_err(convert)
     }

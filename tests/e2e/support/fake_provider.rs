@@ -119,9 +119,7 @@ impl Default for Config {
             omit_access_token: false,
             userinfo_enabled: true,
             revocation_enabled: true,
-            auth_methods: ["client_secret_basic", "client_secret_post", "none"]
-                .map(String::from)
-                .to_vec(),
+            auth_methods: ["client_secret_basic", "client_secret_post", "none"].map(String::from).to_vec(),
             authorize_mode: AuthorizeMode::Approve,
             refresh_token_expires_in: None,
             subject: "alice".to_string(),
@@ -145,10 +143,7 @@ impl Request {
     /// The first header with this (case-insensitive) name.
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(key, _)| *key == name)
-            .map(|(_, value)| value.as_str())
+        self.headers.iter().find(|(key, _)| *key == name).map(|(_, value)| value.as_str())
     }
 
     /// The body decoded as `application/x-www-form-urlencoded`.
@@ -186,11 +181,7 @@ pub enum Fault {
     /// Answer with this status, body and extra headers. `Content-Type`
     /// defaults to `application/json`; `Content-Length` and `Connection` are
     /// always computed by the server.
-    Status {
-        status: u16,
-        body: String,
-        headers: Vec<(String, String)>,
-    },
+    Status { status: u16, body: String, headers: Vec<(String, String)> },
     /// Read the request, then never answer until the provider is dropped.
     Stall,
     /// Send a 200 head promising 1000 bytes, send 10, then hang.
@@ -207,11 +198,7 @@ pub enum Fault {
 impl Fault {
     /// Shorthand for a [`Fault::Status`] without extra headers.
     pub fn status(status: u16, body: &str) -> Fault {
-        Fault::Status {
-            status,
-            body: body.to_string(),
-            headers: Vec::new(),
-        }
+        Fault::Status { status, body: body.to_string(), headers: Vec::new() }
     }
 }
 
@@ -232,12 +219,8 @@ impl FakeProvider {
     }
 
     pub fn start_with(config: Config) -> Self {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .expect("fake provider: bind 127.0.0.1:0");
-        let port = listener
-            .local_addr()
-            .expect("fake provider: local address")
-            .port();
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("fake provider: bind 127.0.0.1:0");
+        let port = listener.local_addr().expect("fake provider: local address").port();
         let shared = Arc::new(Shared {
             state: Mutex::new(State::new(config)),
             shutdown: AtomicBool::new(false),
@@ -248,11 +231,7 @@ impl FakeProvider {
             .name(format!("fake-provider-{port}"))
             .spawn(move || accept_loop(listener, accept_shared))
             .expect("fake provider: spawn listener thread");
-        FakeProvider {
-            shared,
-            port,
-            listener: Some(handle),
-        }
+        FakeProvider { shared, port, listener: Some(handle) }
     }
 
     /// `http://127.0.0.1:PORT`, without a trailing slash.
@@ -325,10 +304,7 @@ impl FakeProvider {
     /// no client, so any client may refresh or revoke them.
     pub fn issue_grant(&self, subject: &str, scope: &str) -> (String, String) {
         let mut state = self.shared.lock();
-        let owner = Owner {
-            client: None,
-            subject: subject.to_string(),
-        };
+        let owner = Owner { client: None, subject: subject.to_string() };
         let family = state.new_family();
         let access = state.mint_access(family, &owner, scope);
         let refresh = state.mint_refresh(family, &owner, scope);
@@ -366,10 +342,7 @@ impl FakeProvider {
     /// registrations, including automatic ones.
     pub fn register_client(&self, client_id: &str, secret: Option<&str>) {
         let secret = secret.map(str::to_string);
-        self.shared
-            .lock()
-            .clients
-            .insert(client_id.to_string(), secret);
+        self.shared.lock().clients.insert(client_id.to_string(), secret);
     }
 
     /// Applies `fault` to the next `times` requests for `path` (`None`:
@@ -380,14 +353,8 @@ impl FakeProvider {
             return;
         }
         let mut state = self.shared.lock();
-        state
-            .faults
-            .retain(|rule| rule.path != path || rule.remaining.is_some());
-        state.faults.push(FaultRule {
-            path: path.to_string(),
-            fault,
-            remaining: times,
-        });
+        state.faults.retain(|rule| rule.path != path || rule.remaining.is_some());
+        state.faults.push(FaultRule { path: path.to_string(), fault, remaining: times });
     }
 
     pub fn clear_faults(&self) {
@@ -409,15 +376,11 @@ impl FakeProvider {
     /// Approves a pending device code as [`Config::subject`]; false when the
     /// code is unknown, expired or no longer pending.
     pub fn approve_device(&self, user_code: &str) -> bool {
-        self.shared
-            .lock()
-            .decide_device(user_code, DeviceStatus::Approved)
+        self.shared.lock().decide_device(user_code, DeviceStatus::Approved)
     }
 
     pub fn deny_device(&self, user_code: &str) -> bool {
-        self.shared
-            .lock()
-            .decide_device(user_code, DeviceStatus::Denied)
+        self.shared.lock().decide_device(user_code, DeviceStatus::Denied)
     }
 
     /// The `nonce` of the latest `/authorize` request (`None` if it had none).
@@ -644,9 +607,7 @@ impl State {
     }
 
     fn active_access(&self, token: &str) -> Option<&AccessToken> {
-        self.access
-            .get(token)
-            .filter(|at| !at.revoked && now_ms() < at.expires_at_ms)
+        self.access.get(token).filter(|at| !at.revoked && now_ms() < at.expires_at_ms)
     }
 
     fn revoke_access(&mut self, token: &str) {
@@ -692,10 +653,7 @@ impl State {
 
     fn record_and_take_fault(&mut self, request: &Request) -> Option<Fault> {
         self.requests.push(request.clone());
-        let index = self
-            .faults
-            .iter()
-            .position(|rule| rule.path == request.path || rule.path == "*")?;
+        let index = self.faults.iter().position(|rule| rule.path == request.path || rule.path == "*")?;
         let rule = &mut self.faults[index];
         let fault = rule.fault.clone();
         if let Some(remaining) = rule.remaining.as_mut() {
@@ -798,11 +756,7 @@ fn serve_connection(stream: TcpStream, shared: &Shared) {
 
 fn apply_fault(stream: &TcpStream, shared: &Shared, fault: Fault) {
     match fault {
-        Fault::Status {
-            status,
-            body,
-            headers,
-        } => {
+        Fault::Status { status, body, headers } => {
             let _ = write_response(stream, &fault_status_response(status, body, headers));
         }
         Fault::Redirect(location) => {
@@ -899,11 +853,7 @@ enum ReadMode {
 /// a [`Fault::Reset`] can still provoke an RST after the request was parsed.
 fn read_request(stream: &TcpStream, shutdown: &AtomicBool) -> Result<Incoming, ReadError> {
     let deadline = Instant::now() + IDLE_LIMIT;
-    let mut io = Reader {
-        stream,
-        shutdown,
-        deadline,
-    };
+    let mut io = Reader { stream, shutdown, deadline };
     let mut consumed: Vec<u8> = Vec::new();
     let mut chunk = vec![0u8; 16 * 1024];
     loop {
@@ -919,10 +869,7 @@ fn read_request(stream: &TcpStream, shutdown: &AtomicBool) -> Result<Incoming, R
             if view.len() >= total {
                 let body = view[head_end..total].to_vec();
                 let unread = total - consumed.len();
-                return Ok(Incoming {
-                    request: head.into_request(&body),
-                    unread,
-                });
+                return Ok(Incoming { request: head.into_request(&body), unread });
             }
             io.consume_exact(&mut chunk[..n])?;
             consumed.extend_from_slice(&chunk[..n]);
@@ -952,10 +899,7 @@ fn read_body(
     }
     io.wait(&mut chunk[..1], ReadMode::Peek)?;
     consumed.push(chunk[0]);
-    Ok(Incoming {
-        request: head.into_request(&consumed[head_end..total]),
-        unread: 1,
-    })
+    Ok(Incoming { request: head.into_request(&consumed[head_end..total]), unread: 1 })
 }
 
 struct Reader<'a> {
@@ -994,10 +938,7 @@ impl Reader<'_> {
 }
 
 fn is_retryable(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
-    )
+    matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted)
 }
 
 fn consume(stream: &TcpStream, count: usize) -> io::Result<()> {
@@ -1035,10 +976,7 @@ fn close_gracefully(stream: TcpStream) {
 
 /// The index just past the blank line ending the head.
 fn find_head_end(bytes: &[u8]) -> Option<usize> {
-    bytes
-        .windows(4)
-        .position(|window| window == b"\r\n\r\n")
-        .map(|index| index + 4)
+    bytes.windows(4).position(|window| window == b"\r\n\r\n").map(|index| index + 4)
 }
 
 fn parse_head(bytes: &[u8]) -> Result<Head, ReadError> {
@@ -1056,18 +994,10 @@ fn parse_head(bytes: &[u8]) -> Result<Head, ReadError> {
     let headers = parse_headers(lines)?;
     let content_length = content_length(&headers)?;
     let (path, query) = split_target(target);
-    Ok(Head {
-        method: method.to_string(),
-        path,
-        query,
-        headers,
-        content_length,
-    })
+    Ok(Head { method: method.to_string(), path, query, headers, content_length })
 }
 
-fn parse_headers<'a>(
-    lines: impl Iterator<Item = &'a str>,
-) -> Result<Vec<(String, String)>, ReadError> {
+fn parse_headers<'a>(lines: impl Iterator<Item = &'a str>) -> Result<Vec<(String, String)>, ReadError> {
     let mut headers = Vec::new();
     for line in lines.filter(|line| !line.is_empty()) {
         let Some((name, value)) = line.split_once(':') else {
@@ -1088,9 +1018,7 @@ fn content_length(headers: &[(String, String)]) -> Result<usize, ReadError> {
     }
     let mut length: Option<usize> = None;
     for (_, value) in headers.iter().filter(|(name, _)| name == "content-length") {
-        let parsed: usize = value
-            .parse()
-            .map_err(|_| ReadError::Malformed("invalid Content-Length"))?;
+        let parsed: usize = value.parse().map_err(|_| ReadError::Malformed("invalid Content-Length"))?;
         if length.is_some_and(|earlier| earlier != parsed) {
             return Err(ReadError::Malformed("conflicting Content-Length"));
         }
@@ -1136,11 +1064,7 @@ struct Response {
 
 impl Response {
     fn new(status: u16) -> Self {
-        Response {
-            status,
-            headers: Vec::new(),
-            body: Vec::new(),
-        }
+        Response { status, headers: Vec::new(), body: Vec::new() }
     }
 
     fn header(mut self, name: &str, value: &str) -> Self {
@@ -1173,19 +1097,11 @@ impl Response {
 }
 
 fn write_response(stream: &TcpStream, response: &Response) -> io::Result<()> {
-    let mut head = format!(
-        "HTTP/1.1 {} {}\r\n",
-        response.status,
-        reason_phrase(response.status)
-    );
+    let mut head = format!("HTTP/1.1 {} {}\r\n", response.status, reason_phrase(response.status));
     for (name, value) in &response.headers {
         let _ = write!(head, "{name}: {value}\r\n");
     }
-    let _ = write!(
-        head,
-        "Content-Length: {}\r\nConnection: close\r\n\r\n",
-        response.body.len()
-    );
+    let _ = write!(head, "Content-Length: {}\r\nConnection: close\r\n\r\n", response.body.len());
     let mut writer = stream;
     writer.write_all(head.as_bytes())?;
     writer.write_all(&response.body)?;
@@ -1270,66 +1186,34 @@ fn discovery(state: &State, issuer: &str, request: &Request, oidc_doc: bool) -> 
     let shown_issuer = config.issuer_override.as_deref().unwrap_or(issuer);
     let mut doc = Map::new();
     doc.insert("issuer".into(), json!(shown_issuer));
-    doc.insert(
-        "authorization_endpoint".into(),
-        json!(format!("{issuer}/authorize")),
-    );
+    doc.insert("authorization_endpoint".into(), json!(format!("{issuer}/authorize")));
     doc.insert("token_endpoint".into(), json!(format!("{issuer}/token")));
-    doc.insert(
-        "device_authorization_endpoint".into(),
-        json!(format!("{issuer}/device")),
-    );
+    doc.insert("device_authorization_endpoint".into(), json!(format!("{issuer}/device")));
     if oidc_doc {
         add_oidc_metadata(&mut doc, config, issuer);
     }
     if config.revocation_enabled {
         doc.insert("revocation_endpoint".into(), json!(format!("{issuer}/revoke")));
-        doc.insert(
-            "revocation_endpoint_auth_methods_supported".into(),
-            json!(config.auth_methods),
-        );
+        doc.insert("revocation_endpoint_auth_methods_supported".into(), json!(config.auth_methods));
     }
-    let grants = [
-        "authorization_code",
-        "refresh_token",
-        "client_credentials",
-        DEVICE_GRANT,
-    ];
+    let grants = ["authorization_code", "refresh_token", "client_credentials", DEVICE_GRANT];
     doc.insert("grant_types_supported".into(), json!(grants));
     doc.insert("response_types_supported".into(), json!(["code"]));
     doc.insert("response_modes_supported".into(), json!(["query"]));
     doc.insert("code_challenge_methods_supported".into(), json!(["S256"]));
-    doc.insert(
-        "token_endpoint_auth_methods_supported".into(),
-        json!(config.auth_methods),
-    );
+    doc.insert("token_endpoint_auth_methods_supported".into(), json!(config.auth_methods));
     doc.insert("scopes_supported".into(), json!(SCOPES));
     Response::json(200, &Value::Object(doc))
 }
 
 fn add_oidc_metadata(doc: &mut Map<String, Value>, config: &Config, issuer: &str) {
     if config.userinfo_enabled {
-        doc.insert(
-            "userinfo_endpoint".into(),
-            json!(format!("{issuer}/userinfo")),
-        );
+        doc.insert("userinfo_endpoint".into(), json!(format!("{issuer}/userinfo")));
     }
     doc.insert("jwks_uri".into(), json!(format!("{issuer}/jwks")));
     doc.insert("subject_types_supported".into(), json!(["public"]));
-    doc.insert(
-        "id_token_signing_alg_values_supported".into(),
-        json!(["RS256"]),
-    );
-    let claims = [
-        "iss",
-        "sub",
-        "aud",
-        "iat",
-        "exp",
-        "nonce",
-        "preferred_username",
-        "email",
-    ];
+    doc.insert("id_token_signing_alg_values_supported".into(), json!(["RS256"]));
+    let claims = ["iss", "sub", "aud", "iat", "exp", "nonce", "preferred_username", "email"];
     doc.insert("claims_supported".into(), json!(claims));
 }
 
@@ -1353,16 +1237,11 @@ struct Params {
 
 impl Params {
     fn parse(encoded: &str) -> Self {
-        Params {
-            pairs: parse_urlencoded(encoded),
-        }
+        Params { pairs: parse_urlencoded(encoded) }
     }
 
     fn get(&self, key: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     fn is_repeated(&self, key: &str) -> bool {
@@ -1370,10 +1249,7 @@ impl Params {
     }
 
     fn first_repeated(&self) -> Option<&str> {
-        self.pairs
-            .iter()
-            .map(|(k, _)| k.as_str())
-            .find(|k| self.is_repeated(k))
+        self.pairs.iter().map(|(k, _)| k.as_str()).find(|k| self.is_repeated(k))
     }
 }
 
@@ -1390,9 +1266,7 @@ fn authorize(state: &mut State, request: &Request) -> Response {
         _ => return Response::text(400, "invalid_request: missing or repeated client_id"),
     };
     let redirect_uri = match params.get("redirect_uri") {
-        Some(uri) if is_valid_redirect_uri(uri) && !params.is_repeated("redirect_uri") => {
-            uri.to_string()
-        }
+        Some(uri) if is_valid_redirect_uri(uri) && !params.is_repeated("redirect_uri") => uri.to_string(),
         _ => return Response::text(400, "invalid_request: missing or invalid redirect_uri"),
     };
     let state_param = params.get("state").map(str::to_string);
@@ -1432,33 +1306,21 @@ fn check_authorize_params(params: &Params) -> Result<(), (&'static str, String)>
         Some("code") => {}
         None => return Err(("invalid_request", "response_type is required".into())),
         Some(_) => {
-            return Err((
-                "unsupported_response_type",
-                "only response_type=code is supported".into(),
-            ));
+            return Err(("unsupported_response_type", "only response_type=code is supported".into()));
         }
     }
     match params.get("code_challenge_method") {
         Some("S256") => {}
         None => {
-            return Err((
-                "invalid_request",
-                "code_challenge_method=S256 is required".into(),
-            ));
+            return Err(("invalid_request", "code_challenge_method=S256 is required".into()));
         }
         Some(_) => {
-            return Err((
-                "invalid_request",
-                "transform algorithm not supported".into(),
-            ));
+            return Err(("invalid_request", "transform algorithm not supported".into()));
         }
     }
     match params.get("code_challenge") {
         Some(challenge) if is_pkce_string(challenge) => Ok(()),
-        _ => Err((
-            "invalid_request",
-            "code_challenge is missing or malformed".into(),
-        )),
+        _ => Err(("invalid_request", "code_challenge is missing or malformed".into())),
     }
 }
 
@@ -1483,13 +1345,8 @@ fn is_valid_redirect_uri(uri: &str) -> bool {
     let Some((scheme, _)) = uri.split_once(':') else {
         return false;
     };
-    let scheme_ok = scheme
-        .bytes()
-        .next()
-        .is_some_and(|b| b.is_ascii_alphabetic())
-        && scheme
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
+    let scheme_ok = scheme.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+        && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
     scheme_ok && !uri.contains('#')
 }
 
@@ -1518,21 +1375,11 @@ struct OAuthError {
 
 impl OAuthError {
     fn new(error: &'static str, description: impl Into<String>) -> Self {
-        OAuthError {
-            status: 400,
-            error,
-            description: description.into(),
-            basic_challenge: false,
-        }
+        OAuthError { status: 400, error, description: description.into(), basic_challenge: false }
     }
 
     fn invalid_client(description: impl Into<String>, basic_challenge: bool) -> Self {
-        OAuthError {
-            status: 401,
-            error: "invalid_client",
-            description: description.into(),
-            basic_challenge,
-        }
+        OAuthError { status: 401, error: "invalid_client", description: description.into(), basic_challenge }
     }
 
     fn invalid_request(description: impl Into<String>) -> Self {
@@ -1556,17 +1403,11 @@ impl Style {
         let accepts_json = request
             .header("accept")
             .is_some_and(|accept| accept.to_ascii_lowercase().contains("application/json"));
-        Style {
-            github: config.github_style,
-            json: !config.github_style || accepts_json,
-        }
+        Style { github: config.github_style, json: !config.github_style || accepts_json }
     }
 
     fn standard() -> Self {
-        Style {
-            github: false,
-            json: true,
-        }
+        Style { github: false, json: true }
     }
 
     fn render(self, status: u16, fields: Map<String, Value>) -> Response {
@@ -1580,16 +1421,11 @@ impl Style {
                     other => (key, other.to_string()),
                 })
                 .collect();
-            let borrowed: Vec<(&str, &str)> = pairs
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
+            let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             let body = form_urlencode(&borrowed).into_bytes();
             Response::new(status).with_body("application/x-www-form-urlencoded", body)
         };
-        response
-            .header("Cache-Control", "no-store")
-            .header("Pragma", "no-cache")
+        response.header("Cache-Control", "no-store").header("Pragma", "no-cache")
     }
 
     fn error(self, error: OAuthError) -> Response {
@@ -1645,24 +1481,18 @@ impl Form {
         }
         let params = Params::parse(&request.body);
         if let Some(name) = params.first_repeated() {
-            return Err(OAuthError::invalid_request(format!(
-                "parameter {name} is repeated"
-            )));
+            return Err(OAuthError::invalid_request(format!("parameter {name} is repeated")));
         }
         Ok(Form(params.pairs))
     }
 
     /// The value, with empty values treated as absent (RFC 6749 §3.1).
     fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, v)| k == key && !v.is_empty())
-            .map(|(_, v)| v.as_str())
+        self.0.iter().find(|(k, v)| k == key && !v.is_empty()).map(|(_, v)| v.as_str())
     }
 
     fn require(&self, key: &str) -> Result<&str, OAuthError> {
-        self.get(key)
-            .ok_or_else(|| OAuthError::invalid_request(format!("missing parameter {key}")))
+        self.get(key).ok_or_else(|| OAuthError::invalid_request(format!("missing parameter {key}")))
     }
 }
 
@@ -1682,39 +1512,29 @@ fn authenticate_client(
     request: &Request,
     form: &Form,
 ) -> Result<Option<Client>, OAuthError> {
-    let uses_basic = request
-        .header("authorization")
-        .is_some_and(|value| strip_scheme(value, "basic").is_some());
+    let uses_basic =
+        request.header("authorization").is_some_and(|value| strip_scheme(value, "basic").is_some());
     let basic = if uses_basic {
         let credentials = request.basic_auth();
-        Some(credentials.ok_or_else(|| {
-            OAuthError::invalid_client("malformed Basic credentials", true)
-        })?)
+        Some(credentials.ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials", true))?)
     } else {
         None
     };
     let form_id = form.get("client_id");
     let (id, secret, method) = match (basic, form.get("client_secret")) {
         (Some(_), Some(_)) => {
-            return Err(OAuthError::invalid_request(
-                "more than one client authentication method",
-            ));
+            return Err(OAuthError::invalid_request("more than one client authentication method"));
         }
         (Some((id, secret)), None) => {
             if form_id.is_some_and(|form_id| form_id != id) {
-                return Err(OAuthError::invalid_request(
-                    "client_id does not match the Authorization header",
-                ));
+                return Err(OAuthError::invalid_request("client_id does not match the Authorization header"));
             }
             (id, Some(secret), "client_secret_basic")
         }
         (None, Some(secret)) => match form_id {
             Some(id) => (id.to_string(), Some(secret.to_string()), "client_secret_post"),
             None => {
-                return Err(OAuthError::invalid_client(
-                    "client_secret without client_id",
-                    false,
-                ));
+                return Err(OAuthError::invalid_client("client_secret without client_id", false));
             }
         },
         (None, None) => match form_id {
@@ -1732,10 +1552,7 @@ fn authenticate_client(
             challenge,
         ));
     }
-    let registered = state
-        .clients
-        .entry(id.clone())
-        .or_insert_with(|| secret.clone());
+    let registered = state.clients.entry(id.clone()).or_insert_with(|| secret.clone());
     match (registered.as_deref(), secret.as_deref()) {
         (Some(expected), Some(given)) if expected == given => {}
         (None, None) => {}
@@ -1743,16 +1560,10 @@ fn authenticate_client(
             return Err(OAuthError::invalid_client("wrong client secret", challenge));
         }
         (Some(_), None) => {
-            return Err(OAuthError::invalid_client(
-                "client authentication required",
-                challenge,
-            ));
+            return Err(OAuthError::invalid_client("client authentication required", challenge));
         }
         (None, Some(_)) => {
-            return Err(OAuthError::invalid_client(
-                "public client must not send a secret",
-                challenge,
-            ));
+            return Err(OAuthError::invalid_client("public client must not send a secret", challenge));
         }
     }
     let confidential = registered.is_some();
@@ -1776,10 +1587,7 @@ fn check_owner(
         (Some(owner), Some(client)) if owner == client.id => Ok(()),
         (Some(_), Some(_)) => Err(mismatch),
         (Some(owner), None) => match state.clients.get(owner) {
-            Some(Some(_)) => Err(OAuthError::invalid_client(
-                "client authentication required",
-                false,
-            )),
+            Some(Some(_)) => Err(OAuthError::invalid_client("client authentication required", false)),
             _ => Ok(()),
         },
     }
@@ -1806,10 +1614,9 @@ fn token_grant(state: &mut State, issuer: &str, request: &Request) -> Result<Iss
         "refresh_token" => grant_refresh_token(state, issuer, &form, client),
         "client_credentials" => grant_client_credentials(state, &form, client),
         DEVICE_GRANT => grant_device_code(state, issuer, &form, client),
-        other => Err(OAuthError::new(
-            "unsupported_grant_type",
-            format!("grant type {other} is not supported"),
-        )),
+        other => {
+            Err(OAuthError::new("unsupported_grant_type", format!("grant type {other} is not supported")))
+        }
     }
 }
 
@@ -1836,9 +1643,7 @@ fn grant_authorization_code(
         return Err(OAuthError::invalid_grant("authorization code expired"));
     }
     if entry.client_id != client.id {
-        return Err(OAuthError::invalid_grant(
-            "authorization code was issued to another client",
-        ));
+        return Err(OAuthError::invalid_grant("authorization code was issued to another client"));
     }
     if form.get("redirect_uri") != Some(entry.redirect_uri.as_str()) {
         return Err(OAuthError::invalid_grant("redirect_uri does not match"));
@@ -1848,26 +1653,12 @@ fn grant_authorization_code(
     if let Some(stored) = state.codes.get_mut(code) {
         stored.redeemed_family = Some(family);
     }
-    let owner = Owner {
-        client: Some(client.id.clone()),
-        subject: entry.subject.clone(),
-    };
+    let owner = Owner { client: Some(client.id.clone()), subject: entry.subject.clone() };
     let access = state.mint_access(family, &owner, &entry.scope);
     let refresh = state.mint_refresh(family, &owner, &entry.scope);
-    let id_token = maybe_id_token(
-        state,
-        issuer,
-        &entry.scope,
-        &entry.subject,
-        &client.id,
-        entry.nonce.as_deref(),
-    );
-    Ok(Issued {
-        access,
-        refresh: Some(refresh),
-        scope: entry.scope,
-        id_token,
-    })
+    let id_token =
+        maybe_id_token(state, issuer, &entry.scope, &entry.subject, &client.id, entry.nonce.as_deref());
+    Ok(Issued { access, refresh: Some(refresh), scope: entry.scope, id_token })
 }
 
 /// RFC 7636 §4.6: BASE64URL-NOPAD(SHA256(verifier)) must equal the challenge.
@@ -1879,19 +1670,13 @@ fn check_pkce(verifier: Option<&str>, challenge: &str) -> Result<(), OAuthError>
         return Err(OAuthError::invalid_grant("code_verifier is malformed"));
     }
     let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    if computed == challenge {
-        Ok(())
-    } else {
-        Err(OAuthError::invalid_grant("PKCE verification failed"))
-    }
+    if computed == challenge { Ok(()) } else { Err(OAuthError::invalid_grant("PKCE verification failed")) }
 }
 
 /// 43–128 characters from the RFC 3986 unreserved set (RFC 7636 §4.1).
 fn is_pkce_string(value: &str) -> bool {
     (43..=128).contains(&value.len())
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
 fn grant_refresh_token(
@@ -1925,10 +1710,7 @@ fn grant_refresh_token(
         RefreshStatus::Active => {}
     }
     let scope = narrow_scope(&entry.scope, form.get("scope"))?;
-    let owner = Owner {
-        client: entry.client.clone(),
-        subject: entry.subject.clone(),
-    };
+    let owner = Owner { client: entry.client.clone(), subject: entry.subject.clone() };
     let access = state.mint_access(entry.family, &owner, &scope);
     let refresh = if state.config.rotate_refresh_tokens {
         // RFC 6749 §6: a new refresh token keeps the original scope.
@@ -1940,17 +1722,9 @@ fn grant_refresh_token(
     } else {
         None
     };
-    let audience = client
-        .map(|c| c.id)
-        .or(entry.client)
-        .unwrap_or_else(|| "unknown-client".to_string());
+    let audience = client.map(|c| c.id).or(entry.client).unwrap_or_else(|| "unknown-client".to_string());
     let id_token = maybe_id_token(state, issuer, &scope, &entry.subject, &audience, None);
-    Ok(Issued {
-        access,
-        refresh,
-        scope,
-        id_token,
-    })
+    Ok(Issued { access, refresh, scope, id_token })
 }
 
 /// The requested scope must be a subset of the granted one (RFC 6749 §6).
@@ -1962,10 +1736,7 @@ fn narrow_scope(granted: &str, requested: Option<&str>) -> Result<String, OAuthE
     if requested.split_whitespace().all(|s| granted.contains(&s)) {
         Ok(normalize_scope(requested))
     } else {
-        Err(OAuthError::new(
-            "invalid_scope",
-            "requested scope exceeds the granted scope",
-        ))
+        Err(OAuthError::new("invalid_scope", "requested scope exceeds the granted scope"))
     }
 }
 
@@ -1976,24 +1747,13 @@ fn grant_client_credentials(
 ) -> Result<Issued, OAuthError> {
     let client = require_client(client)?;
     if !client.confidential {
-        return Err(OAuthError::new(
-            "unauthorized_client",
-            "public clients may not use client_credentials",
-        ));
+        return Err(OAuthError::new("unauthorized_client", "public clients may not use client_credentials"));
     }
     let scope = normalize_scope(form.get("scope").unwrap_or_default());
-    let owner = Owner {
-        client: Some(client.id.clone()),
-        subject: client.id,
-    };
+    let owner = Owner { client: Some(client.id.clone()), subject: client.id };
     let family = state.new_family();
     let access = state.mint_access(family, &owner, &scope);
-    Ok(Issued {
-        access,
-        refresh: None,
-        scope,
-        id_token: None,
-    })
+    Ok(Issued { access, refresh: None, scope, id_token: None })
 }
 
 fn grant_device_code(
@@ -2012,9 +1772,7 @@ fn grant_device_code(
         .ok_or_else(|| OAuthError::invalid_grant("unknown device_code"))?;
     let device = &mut state.devices[index];
     if device.client_id != client.id {
-        return Err(OAuthError::invalid_grant(
-            "device_code was issued to another client",
-        ));
+        return Err(OAuthError::invalid_grant("device_code was issued to another client"));
     }
     if device.status == DeviceStatus::Used {
         return Err(OAuthError::invalid_grant("device_code already used"));
@@ -2024,10 +1782,9 @@ fn grant_device_code(
     }
     check_poll_interval(device, now)?;
     match device.status {
-        DeviceStatus::Pending => Err(OAuthError::new(
-            "authorization_pending",
-            "the user has not yet approved",
-        )),
+        DeviceStatus::Pending => {
+            Err(OAuthError::new("authorization_pending", "the user has not yet approved"))
+        }
         DeviceStatus::Denied => Err(OAuthError::new("access_denied", "the user denied")),
         DeviceStatus::Used | DeviceStatus::Approved => {
             device.status = DeviceStatus::Used;
@@ -2059,20 +1816,12 @@ fn issue_device_tokens(
     scope: String,
     subject: String,
 ) -> Issued {
-    let owner = Owner {
-        client: Some(client.id.clone()),
-        subject: subject.clone(),
-    };
+    let owner = Owner { client: Some(client.id.clone()), subject: subject.clone() };
     let family = state.new_family();
     let access = state.mint_access(family, &owner, &scope);
     let refresh = state.mint_refresh(family, &owner, &scope);
     let id_token = maybe_id_token(state, issuer, &scope, &subject, &client.id, None);
-    Issued {
-        access,
-        refresh: Some(refresh),
-        scope,
-        id_token,
-    }
+    Issued { access, refresh: Some(refresh), scope, id_token }
 }
 
 // --- id tokens ---------------------------------------------------------------
@@ -2146,10 +1895,7 @@ fn device_authorization(state: &mut State, issuer: &str, request: &Request) -> R
     let interval = Duration::from_secs(config.device_interval.unwrap_or(5));
     let expires_at = Instant::now().checked_add(Duration::from_secs(config.device_expires_in));
     let verification_uri = format!("{issuer}/activate");
-    let complete = format!(
-        "{verification_uri}?{}",
-        form_urlencode(&[("user_code", &user_code)])
-    );
+    let complete = format!("{verification_uri}?{}", form_urlencode(&[("user_code", &user_code)]));
     let mut fields = Map::new();
     fields.insert("device_code".into(), json!(device_code));
     fields.insert("user_code".into(), json!(user_code));
@@ -2191,11 +1937,7 @@ fn activate(state: &mut State, request: &Request) -> Response {
         "POST" => {
             let code = request.form_value("user_code").unwrap_or_default();
             let deny = request.form_value("action").as_deref() == Some("deny");
-            let decision = if deny {
-                DeviceStatus::Denied
-            } else {
-                DeviceStatus::Approved
-            };
+            let decision = if deny { DeviceStatus::Denied } else { DeviceStatus::Approved };
             match state.decide_device(&code, decision) {
                 true if deny => Response::text(200, "Device denied."),
                 true => Response::text(200, "Device approved. You can close this page."),
@@ -2207,10 +1949,7 @@ fn activate(state: &mut State, request: &Request) -> Response {
 }
 
 fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 // --- /userinfo -------------------------------------------------------------
@@ -2310,10 +2049,7 @@ fn normalize_scope(scope: &str) -> String {
 
 /// Uppercase, without separators, so `abcd-efgh` matches `ABCD-EFGH`.
 fn normalize_user_code(code: &str) -> String {
-    code.chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_uppercase())
-        .collect()
+    code.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect()
 }
 
 fn now_ms() -> i64 {
@@ -2356,11 +2092,7 @@ fn random_user_code() -> String {
         .map(|b| char::from(USER_CODE_ALPHABET[usize::from(*b) % USER_CODE_ALPHABET.len()]))
         .collect();
     let (first, second) = letters.split_at(4);
-    format!(
-        "{}-{}",
-        first.iter().collect::<String>(),
-        second.iter().collect::<String>()
-    )
+    format!("{}-{}", first.iter().collect::<String>(), second.iter().collect::<String>())
 }
 
 /// `application/x-www-form-urlencoded` serialization: RFC 3986 unreserved
@@ -2418,7 +2150,5 @@ pub fn percent_decode(s: &str) -> String {
 }
 
 fn hex_value(digit: u8) -> Option<u8> {
-    char::from(digit)
-        .to_digit(16)
-        .and_then(|value| u8::try_from(value).ok())
+    char::from(digit).to_digit(16).and_then(|value| u8::try_from(value).ok())
 }

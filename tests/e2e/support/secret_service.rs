@@ -86,18 +86,32 @@ const PACKAGES: &[(&str, &str)] = &[
     ("sh", "dash"),
 ];
 
-/// Supervisor for a daemon. `$1` is the pid file, `$2` the daemon's stdin,
-/// the rest the daemon's command line. Its own stdin is the lifeline: it
-/// returns EOF once the test process closes it or dies.
+/// Supervisor for a daemon. `$1` is the pid file, `$2` the status file (the
+/// daemon's exit status, written when it exits), `$3` the daemon's stdin, the
+/// rest the daemon's command line. The supervisor's own stdin is the
+/// lifeline: a watcher subshell sends SIGTERM to the daemon once it reads EOF
+/// there, i.e. once the test process closes its end or dies. The supervisor
+/// exits with the daemon's status as soon as the daemon exits.
 const SUPERVISOR: &str = r#"pidfile=$1
-input=$2
-shift 2
-"$@" <"$input" &
+statusfile=$2
+input=$3
+shift 3
+exec 3<&0
+"$@" <"$input" 3<&- &
 child=$!
 echo "$child" >"$pidfile"
-while read -r _lifeline; do :; done
-kill -TERM "$child" 2>/dev/null
+(
+    while read -r _lifeline <&3; do :; done
+    kill -TERM "$child" 2>/dev/null
+) &
+watcher=$!
+exec 3<&-
 wait "$child"
+status=$?
+echo "$status" >"$statusfile"
+kill "$watcher" 2>/dev/null
+wait "$watcher" 2>/dev/null
+exit "$status"
 "#;
 
 /// A private Secret Service: its own session bus and gnome-keyring-daemon.
@@ -117,13 +131,7 @@ impl SecretService {
     /// until `org.freedesktop.secrets` answers, the `login` collection exists,
     /// is unlocked and is the `default` alias.
     pub fn start() -> Self {
-        for program in [
-            "sh",
-            "dbus-daemon",
-            "dbus-send",
-            "gnome-keyring-daemon",
-            "secret-tool",
-        ] {
+        for program in ["sh", "dbus-daemon", "dbus-send", "gnome-keyring-daemon", "secret-tool"] {
             require_program(program);
         }
         let deadline = Instant::now() + START_TIMEOUT;
@@ -143,14 +151,7 @@ impl SecretService {
             deadline,
         );
 
-        let service = SecretService {
-            keyring,
-            bus,
-            address,
-            env,
-            layout,
-            dir,
-        };
+        let service = SecretService { keyring, bus, address, env, layout, dir };
         // A panic from here on drops `service`, which stops both daemons.
         service.wait_until_ready(deadline);
         service
@@ -193,10 +194,7 @@ impl SecretService {
             &format!("array:objpath:{LOGIN_PATH}"),
         ]);
         if !ran.status.success() || !object_paths(&ran.stdout).iter().any(|p| p == LOGIN_PATH) {
-            self.fail(&format!(
-                "locking the login collection failed: {}",
-                ran.describe()
-            ));
+            self.fail(&format!("locking the login collection failed: {}", ran.describe()));
         }
         if !self.login_locked() {
             self.fail("Service.Lock succeeded but the login collection still reports Locked=false");
@@ -229,9 +227,7 @@ impl SecretService {
         let deadline = Instant::now() + COMMAND_TIMEOUT;
         while self.login_locked() {
             if Instant::now() >= deadline {
-                self.fail(
-                    "control socket UNLOCK answered OK but the login collection stays locked",
-                );
+                self.fail("control socket UNLOCK answered OK but the login collection stays locked");
             }
             sleep(Duration::from_millis(20));
         }
@@ -240,12 +236,7 @@ impl SecretService {
     /// `secret-tool store --label=... service S username U`, value on stdin.
     pub fn store(&self, service: &str, username: &str, value: &[u8]) {
         let label = format!("--label=vouch e2e: {service} / {username}");
-        let ran = self.secret_tool(
-            &[
-                "store", &label, "--", "service", service, "username", username,
-            ],
-            value,
-        );
+        let ran = self.secret_tool(&["store", &label, "--", "service", service, "username", username], value);
         if !ran.status.success() {
             self.fail(&format!("storing an item failed: {}", ran.describe()));
         }
@@ -254,10 +245,7 @@ impl SecretService {
     /// `secret-tool lookup service S username U`: the secret, or `None` if no
     /// item matches or the matching item is in a locked collection.
     pub fn lookup(&self, service: &str, username: &str) -> Option<Vec<u8>> {
-        let ran = self.secret_tool(
-            &["lookup", "--", "service", service, "username", username],
-            b"",
-        );
+        let ran = self.secret_tool(&["lookup", "--", "service", service, "username", username], b"");
         if ran.status.success() {
             return Some(ran.stdout);
         }
@@ -312,13 +300,7 @@ impl SecretService {
         let layout = Layout::create(dir.path());
         let (bus, address) = start_bus(dir.path(), &layout);
         let env = layout.env_with_bus(&address);
-        BareBus {
-            bus,
-            address,
-            env,
-            layout,
-            _dir: dir,
-        }
+        BareBus { bus, address, env, layout, _dir: dir }
     }
 
     /// Runs `dbus-send --session --print-reply` against this bus.
@@ -350,10 +332,8 @@ impl SecretService {
         ]);
         match (ran.status.success(), parse_boolean(&ran.stdout)) {
             (true, Some(locked)) => locked,
-            _ => self.fail(&format!(
-                "reading the login collection's Locked property failed: {}",
-                ran.describe()
-            )),
+            _ => self
+                .fail(&format!("reading the login collection's Locked property failed: {}", ran.describe())),
         }
     }
 
@@ -413,19 +393,10 @@ impl SecretService {
         }
     }
 
-    /// Panics with `message` and the daemons' stderr.
+    /// Panics with `message` and both daemons' command lines, pids, exit
+    /// statuses and stderr.
     fn fail(&self, message: &str) -> ! {
-        panic!(
-            "{message}\n--- {} (pid {}, alive: {}) stderr:\n{}\n--- {} (pid {}, alive: {}) stderr:\n{}",
-            self.keyring.command,
-            self.keyring.pid,
-            self.keyring.alive(),
-            self.keyring.stderr(),
-            self.bus.command,
-            self.bus.pid,
-            self.bus.alive(),
-            self.bus.stderr(),
-        )
+        panic!("{message}\n--- {}\n--- {}", self.keyring.report(), self.bus.report())
     }
 }
 
@@ -491,16 +462,9 @@ impl Layout {
             state: root.join("xdg-state"),
             runtime: root.join("xdg-runtime"),
         };
-        for dir in [
-            &layout.home,
-            &layout.data,
-            &layout.config,
-            &layout.cache,
-            &layout.state,
-            &layout.runtime,
-        ] {
-            fs::create_dir_all(dir)
-                .unwrap_or_else(|e| panic!("creating {} failed: {e}", dir.display()));
+        for dir in [&layout.home, &layout.data, &layout.config, &layout.cache, &layout.state, &layout.runtime]
+        {
+            fs::create_dir_all(dir).unwrap_or_else(|e| panic!("creating {} failed: {e}", dir.display()));
         }
         fs::set_permissions(&layout.runtime, fs::Permissions::from_mode(0o700))
             .unwrap_or_else(|e| panic!("chmod 0700 {} failed: {e}", layout.runtime.display()));
@@ -534,8 +498,7 @@ fn start_bus(root: &Path, layout: &Layout) -> (Daemon, String) {
     let deadline = Instant::now() + START_TIMEOUT;
     let socket = root.join("bus");
     let services = root.join("dbus-services-none");
-    fs::create_dir_all(&services)
-        .unwrap_or_else(|e| panic!("creating {} failed: {e}", services.display()));
+    fs::create_dir_all(&services).unwrap_or_else(|e| panic!("creating {} failed: {e}", services.display()));
     let config_path = root.join("session-bus.conf");
     let config = format!(
         r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
@@ -577,16 +540,12 @@ fn start_bus(root: &Path, layout: &Layout) -> (Daemon, String) {
             bus.fail("dbus-daemon exited before printing its address");
         }
         if Instant::now() >= deadline {
-            bus.fail(&format!(
-                "dbus-daemon printed no address within {START_TIMEOUT:?}"
-            ));
+            bus.fail(&format!("dbus-daemon printed no address within {START_TIMEOUT:?}"));
         }
         sleep(Duration::from_millis(5));
     };
     if !address.starts_with("unix:path=") {
-        bus.fail(&format!(
-            "dbus-daemon printed an unexpected address {address:?}"
-        ));
+        bus.fail(&format!("dbus-daemon printed an unexpected address {address:?}"));
     }
     (bus, address)
 }
@@ -597,7 +556,9 @@ struct Daemon {
     pid: u32,
     supervisor: Child,
     lifeline: Option<ChildStdin>,
-    status: Option<ExitStatus>,
+    /// The supervisor's exit status once reaped.
+    reaped: Option<ExitStatus>,
+    status_path: PathBuf,
     stdout_path: PathBuf,
     stderr_path: PathBuf,
 }
@@ -613,16 +574,13 @@ impl Daemon {
         dir: &Path,
         deadline: Instant,
     ) -> Daemon {
-        let command = std::iter::once(program)
-            .chain(args.iter().copied())
-            .collect::<Vec<_>>()
-            .join(" ");
+        let command = std::iter::once(program).chain(args.iter().copied()).collect::<Vec<_>>().join(" ");
         let pid_path = dir.join(format!("{program}.pid"));
+        let status_path = dir.join(format!("{program}.status"));
         let stdout_path = dir.join(format!("{program}.stdout"));
         let stderr_path = dir.join(format!("{program}.stderr"));
         let create = |path: &Path| {
-            fs::File::create(path)
-                .unwrap_or_else(|e| panic!("creating {} failed: {e}", path.display()))
+            fs::File::create(path).unwrap_or_else(|e| panic!("creating {} failed: {e}", path.display()))
         };
         let stdout = create(&stdout_path);
         let stderr = create(&stderr_path);
@@ -632,6 +590,7 @@ impl Daemon {
             .arg(SUPERVISOR)
             .arg("sh")
             .arg(&pid_path)
+            .arg(&status_path)
             .arg(input)
             .arg(program)
             .args(args)
@@ -646,7 +605,8 @@ impl Daemon {
             pid: 0,
             supervisor,
             lifeline,
-            status: None,
+            reaped: None,
+            status_path,
             stdout_path,
             stderr_path,
         };
@@ -671,7 +631,32 @@ impl Daemon {
 
     /// Whether the daemon process still runs (not gone, not a zombie).
     fn alive(&self) -> bool {
-        self.pid != 0 && self.status.is_none() && pid_alive(self.pid)
+        self.pid != 0 && self.reaped.is_none() && pid_alive(self.pid)
+    }
+
+    /// "running", or the daemon's exit status as its supervisor recorded it.
+    fn exit_status(&self) -> String {
+        if self.alive() {
+            return "none yet (still running)".to_owned();
+        }
+        // The supervisor writes the status right after the daemon exits.
+        let deadline = Instant::now() + Duration::from_secs(1);
+        loop {
+            let text = fs::read_to_string(&self.status_path).unwrap_or_default();
+            if let Ok(code) = text.trim().parse::<u32>() {
+                return match code {
+                    129..=192 => format!("{code} (killed by signal {})", code - 128),
+                    _ => code.to_string(),
+                };
+            }
+            if Instant::now() >= deadline {
+                return match self.reaped {
+                    Some(status) => format!("unrecorded (supervisor: {status})"),
+                    None => "unknown".to_owned(),
+                };
+            }
+            sleep(Duration::from_millis(5));
+        }
     }
 
     fn stderr(&self) -> String {
@@ -680,17 +665,27 @@ impl Daemon {
             .unwrap_or_else(|e| format!("<cannot read {}: {e}>", self.stderr_path.display()))
     }
 
+    /// Command line, pid, exit status and stderr, for failure messages.
+    fn report(&self) -> String {
+        format!(
+            "`{}` (pid {}), exit status: {}, stderr:\n{}",
+            self.command,
+            self.pid,
+            self.exit_status(),
+            self.stderr()
+        )
+    }
+
     /// Closes the lifeline and reaps the supervisor (which reaps the daemon),
     /// escalating to SIGKILL after [`STOP_TIMEOUT`]. Idempotent; never panics.
-    /// Returns the daemon's exit status as the supervisor reports it.
-    fn stop(&mut self) -> Option<ExitStatus> {
-        if self.status.is_some() {
-            return self.status;
+    fn stop(&mut self) {
+        if self.reaped.is_some() {
+            return;
         }
         drop(self.lifeline.take());
         if let Some(status) = wait_bounded(&mut self.supervisor, STOP_TIMEOUT) {
-            self.status = Some(status);
-            return self.status;
+            self.reaped = Some(status);
+            return;
         }
         eprintln!(
             "secret_service: `{}` (pid {}) ignored SIGTERM for {STOP_TIMEOUT:?}; sending SIGKILL",
@@ -705,24 +700,17 @@ impl Daemon {
                 .status();
         }
         if let Some(status) = wait_bounded(&mut self.supervisor, Duration::from_secs(2)) {
-            self.status = Some(status);
-            return self.status;
+            self.reaped = Some(status);
+            return;
         }
         let _ = self.supervisor.kill();
-        self.status = self.supervisor.wait().ok();
-        self.status
+        self.reaped = self.supervisor.wait().ok();
     }
 
     /// Stops the daemon and panics with its command, exit status and stderr.
     fn fail(&mut self, message: &str) -> ! {
-        let status = self.stop();
-        panic!(
-            "`{}` (pid {}): {message}; exit status: {}; stderr:\n{}",
-            self.command,
-            self.pid,
-            status.map_or_else(|| "unknown".to_owned(), |s| s.to_string()),
-            self.stderr()
-        )
+        self.stop();
+        panic!("{message}: {}", self.report())
     }
 }
 
@@ -780,12 +768,7 @@ fn run(mut cmd: Command, stdin: &[u8], timeout: Duration) -> Ran {
             );
         }
     };
-    Ran {
-        command,
-        status,
-        stdout: read_back(&mut out),
-        stderr: read_back(&mut err),
-    }
+    Ran { command, status, stdout: read_back(&mut out), stderr: read_back(&mut err) }
 }
 
 fn read_back(file: &mut fs::File) -> Vec<u8> {
@@ -816,10 +799,7 @@ fn wait_bounded(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
 fn spawn(cmd: &mut Command, program: &str, command: &str) -> Child {
     cmd.spawn().unwrap_or_else(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            panic!(
-                "cannot run `{command}`: {program} not found: {}",
-                install_hint(program)
-            );
+            panic!("cannot run `{command}`: {program} not found: {}", install_hint(program));
         }
         panic!("cannot run `{command}`: {e}")
     })
@@ -837,10 +817,8 @@ fn configure_env(cmd: &mut Command, env: &[(String, String)]) {
 }
 
 fn install_hint(program: &str) -> String {
-    let package = PACKAGES
-        .iter()
-        .find(|(p, _)| *p == program)
-        .map_or("the package that provides it", |(_, pkg)| pkg);
+    let package =
+        PACKAGES.iter().find(|(p, _)| *p == program).map_or("the package that provides it", |(_, pkg)| pkg);
     format!("install {package} (apt-get install {package})")
 }
 
@@ -865,11 +843,7 @@ fn require_program(program: &str) {
 fn private_tempdir(prefix: &str) -> TempDir {
     const MAX_ROOT: usize = 60;
     let base = std::env::temp_dir();
-    let base = if base.as_os_str().len() <= MAX_ROOT - 20 {
-        base
-    } else {
-        PathBuf::from("/tmp")
-    };
+    let base = if base.as_os_str().len() <= MAX_ROOT - 20 { base } else { PathBuf::from("/tmp") };
     let dir = tempfile::Builder::new()
         .prefix(prefix)
         .tempdir_in(&base)
@@ -889,15 +863,11 @@ fn write_private_file(path: &Path, contents: &[u8]) {
 }
 
 fn path_str(path: &Path) -> &str {
-    path.to_str()
-        .unwrap_or_else(|| panic!("path {} is not UTF-8", path.display()))
+    path.to_str().unwrap_or_else(|| panic!("path {} is not UTF-8", path.display()))
 }
 
 fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 fn describe_command(cmd: &Command) -> String {
@@ -940,9 +910,7 @@ fn pid_alive(pid: u32) -> bool {
         return false;
     };
     // Format: "pid (comm) state ..."; comm may contain spaces or ')'.
-    let state = stat
-        .rfind(')')
-        .and_then(|i| stat[i + 1..].trim_start().chars().next());
+    let state = stat.rfind(')').and_then(|i| stat[i + 1..].trim_start().chars().next());
     !matches!(state, None | Some('Z' | 'X' | 'x'))
 }
 
@@ -966,11 +934,7 @@ fn control_unlock(socket: &Path, password: &[u8]) -> std::io::Result<u32> {
     stream.read_exact(&mut answer)?;
     let length = u32::from_be_bytes([answer[0], answer[1], answer[2], answer[3]]);
     if length != 8 {
-        return Err(std::io::Error::other(format!(
-            "unexpected answer length {length}"
-        )));
+        return Err(std::io::Error::other(format!("unexpected answer length {length}")));
     }
-    Ok(u32::from_be_bytes([
-        answer[4], answer[5], answer[6], answer[7],
-    ]))
+    Ok(u32::from_be_bytes([answer[4], answer[5], answer[6], answer[7]]))
 }

@@ -1,0 +1,134 @@
+//! The foundation, end to end, on real kernel keyutils (the user keyring `@u`).
+//!
+//! The user keyring is shared by every process of this uid, so every test uses a unique
+//! profile name and removes its key at the end.
+
+use crate::support::fake_provider::FakeProvider;
+use crate::support::{Vouch, unique_profile};
+use std::process::Command;
+
+const GOOD: &str = "canary-keyutils-access-token-51c2";
+
+/// The key's id in `@u`, if there is one.
+fn key_id(profile: &str) -> Option<String> {
+    let out = Command::new("keyctl")
+        .args(["search", "@u", "user", &format!("keyring:{profile}@vouch")])
+        .output()
+        .expect("keyctl is missing: install keyutils");
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn read_key(profile: &str) -> Option<String> {
+    let id = key_id(profile)?;
+    let out = Command::new("keyctl").args(["pipe", &id]).output().expect("keyctl pipe");
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Removes the test's key even when the test fails.
+struct Cleanup(String);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Some(id) = key_id(&self.0) {
+            let _ = Command::new("keyctl").args(["unlink", &id, "@u"]).output();
+        }
+    }
+}
+
+fn setup() -> (FakeProvider, Vouch, String, Cleanup) {
+    let provider = FakeProvider::start();
+    provider.add_access_token(GOOD, "alice");
+    let name = unique_profile("ku");
+    (provider, Vouch::new("keyutils", vec![]), name.clone(), Cleanup(name))
+}
+
+#[test]
+fn login_token_status_logout_on_the_user_keyring() {
+    let (provider, vouch, name, _cleanup) = setup();
+    vouch.login_with_token(&name, &provider.issuer(), GOOD).expect(0).leaks_nothing(GOOD);
+    let stored = read_key(&name).expect("a user key keyring:NAME@vouch in @u");
+    assert!(stored.contains(GOOD) && stored.contains("\"version\":1"), "{stored}");
+
+    assert_eq!(vouch.run(&["token", &name]).expect(0).stdout, format!("{GOOD}\n"));
+    let status = vouch.run(&["status", &name, "--json"]);
+    status.expect(0).leaks_nothing(GOOD);
+    let json: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(json["store"], "keyutils");
+    assert_eq!(json["persistence"], "until reboot");
+    let human = vouch.run(&["status", &name]);
+    assert!(
+        human.stdout.contains("until reboot"),
+        "status must say keyutils forgets on reboot: {}",
+        human.stdout
+    );
+
+    vouch.run(&["logout", &name]).expect(0);
+    assert!(key_id(&name).is_none(), "logout left the key");
+    vouch.run(&["token", &name]).expect(3);
+}
+
+#[test]
+fn a_rejected_token_stores_no_key() {
+    let (provider, vouch, name, _cleanup) = setup();
+    vouch.login_with_token(&name, &provider.issuer(), "canary-nope").expect(4).leaks_nothing("canary-nope");
+    assert!(key_id(&name).is_none());
+    assert!(!vouch.config_file().exists());
+}
+
+#[test]
+fn keys_work_across_fresh_session_keyrings() {
+    // CI jobs and ssh sessions get different session keyrings (or none); the credential must
+    // be found from each of them.
+    let (provider, vouch, name, _cleanup) = setup();
+    vouch.login_with_token(&name, &provider.issuer(), GOOD).expect(0);
+    let mut inside = vouch.command(&["token", &name]);
+    let program = inside.get_program().to_owned();
+    let args: Vec<_> = inside.get_args().map(|a| a.to_owned()).collect();
+    let out = Command::new("keyctl")
+        .arg("session")
+        .arg("-")
+        .arg(program)
+        .args(args)
+        .env_clear()
+        .envs(inside.get_envs().filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))))
+        .output()
+        .expect("keyctl session");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{GOOD}\n"));
+    // and a login from inside a fresh session replaces the same key
+    let replacement = "canary-keyutils-second";
+    provider.add_access_token(replacement, "alice");
+    inside = vouch.command(&["login", &name, "--with-token"]);
+    let args: Vec<_> = inside.get_args().map(|a| a.to_owned()).collect();
+    let mut child = Command::new("keyctl")
+        .arg("session")
+        .arg("-")
+        .arg(inside.get_program())
+        .args(args)
+        .env_clear()
+        .envs(inside.get_envs().filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("keyctl session");
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(replacement.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(vouch.run(&["token", &name]).expect(0).stdout, format!("{replacement}\n"));
+}
+
+#[test]
+fn a_corrupt_key_is_exit_8() {
+    let (provider, vouch, name, _cleanup) = setup();
+    vouch.login_with_token(&name, &provider.issuer(), GOOD).expect(0);
+    let out = Command::new("keyctl")
+        .args(["add", "user", &format!("keyring:{name}@vouch"), "\u{1}canary-garbage", "@u"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    vouch.run(&["token", &name]).expect(8).leaks_nothing("canary-garbage");
+    vouch.run(&["logout", &name]).expect(0);
+    vouch.run(&["token", &name]).expect(3);
+}

@@ -1,0 +1,7 @@
+//! One integration-test crate (one link) for every end-to-end test.
+
+mod cli_definition;
+mod foundation_keyutils;
+mod foundation_secret_service;
+mod in_process;
+mod support;

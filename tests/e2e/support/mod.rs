@@ -1,0 +1,127 @@
+//! Shared test support: the fake provider, private Secret Service daemons, and a runner for
+//! the `vouch` binary in a scrubbed environment.
+#![allow(dead_code)]
+
+pub mod fake_provider;
+pub mod secret_service;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+/// What a `vouch` run did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    fn from(output: Output, elapsed: Duration) -> Self {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            elapsed,
+        }
+    }
+
+    /// Assert the exit code, showing the output when it differs.
+    pub fn expect(&self, code: i32) -> &Self {
+        assert_eq!(self.code, code, "unexpected exit code\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        self
+    }
+
+    /// Assert that `secret` appears in neither stream.
+    pub fn leaks_nothing(&self, secret: &str) -> &Self {
+        assert!(!self.stdout.contains(secret), "secret on stdout: {}", self.stdout);
+        assert!(!self.stderr.contains(secret), "secret on stderr: {}", self.stderr);
+        self
+    }
+}
+
+/// A `vouch` binary with its own config dir and a scrubbed environment.
+pub struct Vouch {
+    config: TempDir,
+    env: Vec<(String, String)>,
+}
+
+impl Vouch {
+    /// Environment: only PATH, a private HOME, the config dir, and what `extra` adds.
+    pub fn new(store: &str, extra: Vec<(String, String)>) -> Self {
+        let config = tempfile::tempdir().expect("temp config dir");
+        let mut env = vec![
+            ("PATH".to_string(), std::env::var("PATH").unwrap_or_default()),
+            ("VOUCH_CONFIG_DIR".to_string(), config.path().join("vouch").display().to_string()),
+            ("VOUCH_STORE".to_string(), store.to_string()),
+        ];
+        if !extra.iter().any(|(k, _)| k == "HOME") {
+            env.push(("HOME".to_string(), config.path().display().to_string()));
+        }
+        env.extend(extra);
+        Vouch { config, env }
+    }
+
+    pub fn config_dir(&self) -> PathBuf {
+        self.config.path().join("vouch")
+    }
+
+    pub fn config_file(&self) -> PathBuf {
+        self.config_dir().join("config.toml")
+    }
+
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_string(), value.to_string()));
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_vouch"));
+        cmd.env_clear().envs(self.env.iter().map(|(k, v)| (k, v))).args(args);
+        cmd
+    }
+
+    /// Run with `stdin` piped in (or closed when `None`).
+    pub fn run_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Run {
+        use std::io::Write;
+        let mut cmd = self.command(args);
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let started = Instant::now();
+        let mut child = cmd.spawn().expect("spawn vouch");
+        let mut pipe = child.stdin.take().expect("stdin pipe");
+        if let Some(text) = stdin {
+            let _ = pipe.write_all(text.as_bytes());
+        }
+        drop(pipe);
+        let output = child.wait_with_output().expect("wait for vouch");
+        Run::from(output, started.elapsed())
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with_stdin(args, None)
+    }
+
+    /// `vouch login NAME --issuer ISSUER --client-id cli --with-token`, token on stdin.
+    pub fn login_with_token(&self, name: &str, issuer: &str, token: &str) -> Run {
+        self.run_with_stdin(
+            &["login", name, "--issuer", issuer, "--client-id", "cli", "--with-token"],
+            Some(&format!("{token}\n")),
+        )
+    }
+}
+
+/// A profile name no other test (or earlier run) uses: keyutils' user keyring is shared by
+/// every process of this user.
+pub fn unique_profile(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!("{prefix}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
+}
+
+/// Read a file if it exists.
+pub fn read_if_exists(path: &Path) -> Option<String> {
+    std::fs::read_to_string(path).ok()
+}
