@@ -54,12 +54,18 @@ pub enum StoreArg {
     Windows,
 }
 
+/// The subcommands. Parsed once per process, so the size of the largest variant is no concern.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Sign in and store the credential once the provider has confirmed it
     #[command(long_about = "Sign in and store the credential once the provider has confirmed it.\n\n\
-        The first login to a profile needs --issuer and --client-id; later logins reuse them.\n\n\
-        Example:\n  echo \"$TOKEN\" | vouch login work --issuer https://login.example.com --client-id cli --with-token")]
+        The first login to a profile needs --issuer (or --provider) and --client-id; later logins \
+        reuse them, and the profile's flow.\n\n\
+        Examples:\n  vouch login work --issuer https://login.example.com --client-id cli\n  \
+        vouch login gh --provider github --client-id Iv1.0123456789abcdef\n  \
+        printf %s \"$SECRET\" | vouch login ci --issuer https://login.example.com --client-id svc --client-credentials\n  \
+        printf %s \"$TOKEN\" | vouch login work --with-token")]
     Login(LoginArgs),
 
     /// Show whether profiles are signed in (offline unless --verify)
@@ -75,11 +81,12 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("flow").multiple(false))]
 pub struct LoginArgs {
     /// Profile name
     pub name: String,
 
-    /// Issuer URL of the provider (needed the first time)
+    /// Issuer URL of the provider (needed the first time, unless --provider)
     #[arg(long, value_name = "URL")]
     pub issuer: Option<String>,
 
@@ -88,18 +95,61 @@ pub struct LoginArgs {
     pub client_id: Option<String>,
 
     /// Scope to request; repeat it or separate scopes with spaces
+    /// [default: the profile's, else "openid offline_access" for OpenID providers]
     #[arg(long = "scope", value_name = "SCOPE")]
     pub scopes: Vec<String>,
 
-    /// Read an existing access token from stdin (or a hidden prompt on a terminal) and store
-    /// it once the provider accepts it
-    #[arg(long, required = true)]
+    /// Built-in provider preset, used instead of discovery (bring your own OAuth App client id)
+    #[arg(long, value_name = "NAME", value_parser = ["github"])]
+    pub provider: Option<String>,
+
+    /// Device authorization (RFC 8628): show a code to enter on another device
+    /// [default when the provider offers it]
+    #[arg(long, group = "flow")]
+    pub device: bool,
+
+    /// Authorization code with PKCE in the system browser, redirected to 127.0.0.1
+    #[arg(long, group = "flow")]
+    pub browser: bool,
+
+    /// Sign in as a confidential client (CI, service accounts); the client secret comes from
+    /// VOUCH_CLIENT_SECRET, stdin, or a hidden prompt, never the command line
+    #[arg(long, group = "flow")]
+    pub client_credentials: bool,
+
+    /// Store an existing access token read from stdin (or a hidden prompt), once the provider
+    /// accepts it
+    #[arg(long, group = "flow")]
     pub with_token: bool,
 
-    /// URL that verifies a token (answers 2xx to a valid bearer token), for providers without
-    /// discovery [default: the discovered userinfo endpoint]
-    #[arg(long, alias = "userinfo-url", value_name = "URL")]
-    pub verify_url: Option<String>,
+    /// Do not open a browser (the URL is printed on stderr either way)
+    #[arg(long)]
+    pub no_open: bool,
+
+    /// Give up waiting for approval after this many seconds
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+
+    /// Token endpoint, for providers without discovery
+    #[arg(long, value_name = "URL")]
+    pub token_url: Option<String>,
+
+    /// Device authorization endpoint, for providers without discovery
+    #[arg(long, value_name = "URL")]
+    pub device_url: Option<String>,
+
+    /// Authorization endpoint, for providers without discovery
+    #[arg(long, value_name = "URL")]
+    pub auth_url: Option<String>,
+
+    /// Revocation endpoint (RFC 7009), for providers without discovery
+    #[arg(long, value_name = "URL")]
+    pub revoke_url: Option<String>,
+
+    /// Userinfo endpoint, or any URL that answers 2xx to a valid bearer token; used to confirm
+    /// tokens before storing them
+    #[arg(long, alias = "verify-url", value_name = "URL")]
+    pub userinfo_url: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -31,16 +31,67 @@ pub struct Config {
 }
 
 /// One profile's non-secret settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     pub issuer: String,
     pub client_id: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<String>,
-    /// Endpoint override for providers without discovery: where tokens are verified.
+    /// A built-in provider preset (`github`), used instead of discovery.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// The login flow this profile signs in with; later logins and rotation reuse it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow: Option<Flow>,
+    /// How a confidential client authenticates at the token endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_method: Option<AuthMethod>,
+    /// Endpoint overrides, for providers without discovery.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoke_url: Option<String>,
+    /// Where tokens are verified (the userinfo endpoint, or `--verify-url`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userinfo_url: Option<String>,
+}
+
+/// The ways to sign in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Flow {
+    /// RFC 8628 device authorization.
+    Device,
+    /// Authorization code with PKCE through the system browser and a loopback redirect.
+    Browser,
+    /// A confidential client's own credentials (CI, service accounts).
+    ClientCredentials,
+    /// A pasted access token, verified at the provider.
+    Token,
+}
+
+impl Flow {
+    pub fn name(self) -> &'static str {
+        match self {
+            Flow::Device => "device",
+            Flow::Browser => "browser",
+            Flow::ClientCredentials => "client-credentials",
+            Flow::Token => "with-token",
+        }
+    }
+}
+
+/// Client authentication at the token endpoint (RFC 6749 §2.3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
 }
 
 /// The platform's default config directory, with `vouch` appended.
@@ -189,7 +240,7 @@ mod tests {
     use super::*;
 
     fn profile(issuer: &str) -> Profile {
-        Profile { issuer: issuer.into(), client_id: "cli".into(), scopes: vec![], userinfo_url: None }
+        Profile { issuer: issuer.into(), client_id: "cli".into(), ..Profile::default() }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 use crate::error::Error;
 use crate::http::Http;
+use crate::signals::Interrupts;
 use crate::store::platform::{self, StoreChoice};
 use crate::store::{self, SecretStore};
 use std::collections::HashMap;
@@ -100,6 +101,9 @@ impl StoreOpener for FixedStore {
 /// Reads a secret from the terminal without echo.
 pub type SecretPrompt = Box<dyn FnMut(&str) -> io::Result<String>>;
 
+/// Opens a URL in the user's browser; returns whether a browser was started.
+pub type BrowserOpener = Box<dyn FnMut(&str) -> bool>;
+
 /// Everything a command may touch.
 pub struct Context {
     pub settings: Settings,
@@ -111,7 +115,13 @@ pub struct Context {
     /// Unix seconds now.
     pub clock: Box<dyn Fn() -> u64>,
     pub prompt_secret: SecretPrompt,
+    pub open_browser: BrowserOpener,
+    pub sleep: Box<dyn FnMut(Duration)>,
     pub stores: Box<dyn StoreOpener>,
+    /// SIGINT/SIGTERM handling, installed by the first command that needs it.
+    pub interrupts: Option<Interrupts>,
+    /// Whether `interrupts()` may install real handlers (false in tests).
+    install_signal_handlers: bool,
     store: Option<SecretStore>,
     http: Option<Http>,
 }
@@ -119,9 +129,12 @@ pub struct Context {
 impl Context {
     /// The real world.
     pub fn system(settings: Settings) -> Self {
+        let env = Env::from_process();
+        let browser = env.get("BROWSER").map(str::to_string);
+        let graphical = env.get("DISPLAY").is_some() || env.get("WAYLAND_DISPLAY").is_some();
         Context {
             settings,
-            env: Env::from_process(),
+            env,
             stdin: Box::new(io::stdin()),
             stdout: Box::new(io::stdout()),
             stderr: Box::new(io::stderr()),
@@ -132,7 +145,13 @@ impl Context {
             },
             clock: Box::new(|| SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())),
             prompt_secret: Box::new(|prompt| rpassword::prompt_password(prompt)),
+            open_browser: Box::new(move |url| {
+                crate::system_browser::open(url, browser.as_deref(), graphical)
+            }),
+            sleep: Box::new(std::thread::sleep),
             stores: Box::new(SystemStores),
+            interrupts: None,
+            install_signal_handlers: true,
             store: None,
             http: None,
         }
@@ -150,10 +169,23 @@ impl Context {
             terminal: Terminal::default(),
             clock: Box::new(|| SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())),
             prompt_secret: Box::new(|_| Err(io::Error::other("no terminal"))),
+            open_browser: Box::new(|_| false),
+            sleep: Box::new(std::thread::sleep),
             stores,
+            interrupts: None,
+            install_signal_handlers: false,
             store: None,
             http: None,
         }
+    }
+
+    /// Signal handling for a command that mints or writes credentials: installs the
+    /// handlers on first use (real contexts only; tests get inert handling).
+    pub fn interrupts(&mut self) -> Interrupts {
+        let install = self.install_signal_handlers;
+        self.interrupts
+            .get_or_insert_with(|| if install { Interrupts::install() } else { Interrupts::inert() })
+            .clone()
     }
 
     pub fn now(&self) -> u64 {

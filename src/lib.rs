@@ -11,7 +11,12 @@
 //! - [`error`]: the error enum and the exit-code table;
 //! - [`store`]: the storage core on the OS credential store; [`record`]: what it stores;
 //! - [`config`]: profiles in `config.toml`;
+//! - [`flows`]: the login flows (device, browser, client credentials, pasted token);
+//! - [`oauth`]: token, device and revocation endpoints, OAuth errors, ID tokens;
+//! - [`provider`]: which endpoints a profile's provider has (discovery, presets, overrides);
 //! - [`http`], [`discovery`], [`userinfo`]: talking to the provider;
+//! - [`signals`]: Ctrl-C and SIGTERM, deferred while a credential is being written;
+//! - [`secret_input`], [`system_browser`]: asking the user for secrets, opening URLs;
 //! - [`session`]: deciding whether a stored token is usable;
 //! - [`secret`]: token types that never print themselves.
 
@@ -23,11 +28,17 @@ pub mod config;
 pub mod context;
 pub mod discovery;
 pub mod error;
+pub mod flows;
 pub mod http;
+pub mod oauth;
+pub mod provider;
 pub mod record;
 pub mod secret;
+pub mod secret_input;
 pub mod session;
+pub mod signals;
 pub mod store;
+pub mod system_browser;
 pub mod userinfo;
 
 use cli::{Command, GlobalArgs, StoreArg};

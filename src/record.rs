@@ -8,11 +8,13 @@
 //!  "expires_at":1767225600,"refresh_token":"…","scope":"openid","account":"alice"}
 //! ```
 //!
+//! A client-credentials profile also keeps its `client_secret` there.
+//!
 //! This module owns the format: encoding, decoding, and the version check. It never touches a
 //! store. Decoding errors describe *where* the document is broken, never what it contains,
 //! because a corrupt record may still hold secret bytes.
 
-use crate::secret::{AccessToken, RefreshToken};
+use crate::secret::{AccessToken, ClientSecret, RefreshToken};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -38,6 +40,10 @@ pub struct Record {
     /// The account the provider confirmed (a username, email or subject), when known.
     #[serde(default)]
     pub account: Option<String>,
+    /// A client-credentials profile's client secret: its long-lived credential, which mints
+    /// new access tokens.
+    #[serde(default)]
+    pub client_secret: Option<ClientSecret>,
 }
 
 fn bearer() -> String {
@@ -59,6 +65,8 @@ struct Stored<'a> {
     scope: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     account: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_secret: Option<&'a str>,
 }
 
 #[derive(Deserialize)]
@@ -78,6 +86,7 @@ impl Record {
             refresh_token: self.refresh_token.as_ref().map(|t| t.expose_secret()),
             scope: self.scope.as_deref(),
             account: self.account.as_deref(),
+            client_secret: self.client_secret.as_ref().map(|s| s.expose_secret()),
         };
         // Serializing plain strings and integers into a Vec cannot fail.
         Zeroizing::new(serde_json::to_vec(&stored).unwrap_or_default())
@@ -135,6 +144,7 @@ mod tests {
             refresh_token: Some(RefreshToken::new("rt-secret")),
             scope: Some("openid".into()),
             account: Some("alice".into()),
+            client_secret: None,
         }
     }
 

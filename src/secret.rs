@@ -64,6 +64,22 @@ secret_type!(
     /// A confidential client's secret: the long-lived credential of a client-credentials profile.
     ClientSecret
 );
+secret_type!(
+    /// An RFC 8628 device code: whoever holds it can collect the tokens once approved.
+    DeviceCode
+);
+secret_type!(
+    /// An authorization code from the browser redirect.
+    AuthorizationCode
+);
+secret_type!(
+    /// A PKCE code verifier (RFC 7636).
+    CodeVerifier
+);
+secret_type!(
+    /// An OpenID Connect ID token (a JWT about the user); checked, never stored.
+    IdToken
+);
 
 #[cfg(test)]
 mod tests {

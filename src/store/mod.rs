@@ -295,6 +295,7 @@ mod tests {
             refresh_token: Some(RefreshToken::new("rt-canary")),
             scope: None,
             account: None,
+            client_secret: None,
         }
     }
 

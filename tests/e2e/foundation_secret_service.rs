@@ -236,7 +236,7 @@ fn discovery_falls_back_to_rfc8414_and_requires_the_exact_issuer() {
     // RFC 8414 metadata has no userinfo endpoint, so vouch needs --verify-url and says so.
     let run = vouch.login_with_token("p", &oauth_only.issuer(), GOOD);
     run.expect(2);
-    assert!(run.stderr.contains("--verify-url"), "{}", run.stderr);
+    assert!(run.stderr.contains("--userinfo-url"), "{}", run.stderr);
     assert_eq!(oauth_only.count("/.well-known/oauth-authorization-server"), 1);
     let verify = oauth_only.url("/userinfo");
     vouch

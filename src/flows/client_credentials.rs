@@ -1,0 +1,55 @@
+//! Flow `--client-credentials` (RFC 6749 §4.4): a confidential client signs in as itself. For
+//! CI jobs and service accounts.
+//!
+//! The client secret comes from `VOUCH_CLIENT_SECRET`, else stdin (a hidden prompt on a
+//! terminal), else the secret already stored for this profile. Never from argv. It is the
+//! profile's long-lived credential, so it is stored with the access token and used to mint
+//! the next one.
+
+use super::{Obtained, Request};
+use crate::context::Context;
+use crate::error::Error;
+use crate::oauth::{self, Client};
+use crate::secret::ClientSecret;
+use crate::secret_input;
+
+pub fn run(ctx: &mut Context, request: &Request<'_>) -> Result<Obtained, Error> {
+    let token_url = request.provider.require(&request.provider.token, "token", "--token-url")?.clone();
+    let secret = match ctx.env.get("VOUCH_CLIENT_SECRET") {
+        Some(from_env) => ClientSecret::new(from_env),
+        None => match secret_input::read(ctx, &format!("the client secret of '{}'", request.client.id))? {
+            Some(typed) => ClientSecret::new(typed.as_str()),
+            None => request.stored_client_secret.cloned().ok_or_else(|| {
+                Error::usage(
+                    "no client secret was given: set VOUCH_CLIENT_SECRET, or pipe the secret on stdin \
+                     (`vouch login NAME --client-credentials < secret-file`)",
+                )
+            })?,
+        },
+    };
+    let client = Client { secret: Some(secret.clone()), ..request.client.clone() };
+    mint(ctx, request.profile, &token_url, &client, request.scope).map(|(tokens, critical)| Obtained {
+        tokens,
+        client_secret: Some(secret),
+        nonce: None,
+        critical: Some(critical),
+    })
+}
+
+/// Run the client-credentials grant. Shared with just-in-time renewal of such profiles.
+pub fn mint(
+    ctx: &mut Context,
+    profile: &str,
+    token_url: &url::Url,
+    client: &Client,
+    scope: &str,
+) -> Result<(oauth::Tokens, crate::signals::CriticalSection), Error> {
+    let mut params = vec![("grant_type", "client_credentials")];
+    if !scope.is_empty() {
+        params.push(("scope", scope));
+    }
+    let critical = ctx.interrupts().critical();
+    let tokens = oauth::token_request(ctx, token_url, client, &params)
+        .map_err(|e| e.into_error(profile, token_url, client))?;
+    Ok((tokens, critical))
+}

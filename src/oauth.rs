@@ -1,0 +1,444 @@
+//! The OAuth 2.0 client: requests to the token, device-authorization and revocation
+//! endpoints, client authentication, token responses, OAuth error codes, and ID token checks.
+//!
+//! It owns the mapping from what the provider said to vouch's error classes, so that every
+//! flow (login, refresh, rotate) classifies the same answer the same way:
+//!
+//! | provider says | exit |
+//! |---|---|
+//! | `invalid_grant`, `invalid_token` | 4 |
+//! | `invalid_client` | 4 when the client authenticated with a secret, else 9 |
+//! | `access_denied`, `expired_token` | 10 |
+//! | `server_error`, `temporarily_unavailable`, HTTP 5xx, 429 | 5 |
+//! | `unsupported_grant_type`, `unauthorized_client`, `invalid_request`, `invalid_scope`, malformed answers | 9 |
+//!
+//! Token responses are deserialized straight into secret types. GitHub's habit of answering
+//! HTTP 200 with an `error` field is handled here too: an `error` field is an error whatever
+//! the status.
+
+use crate::config::AuthMethod;
+use crate::context::Context;
+use crate::error::Error;
+use crate::http::{self, Auth, Body, Response};
+use crate::secret::{AccessToken, ClientSecret, IdToken, RefreshToken};
+use serde::Deserialize;
+use url::Url;
+use zeroize::Zeroizing;
+
+/// The longest `expires_in` vouch believes: ten years.
+const MAX_EXPIRES_IN: u64 = 10 * 365 * 24 * 3600;
+
+/// The OAuth client vouch acts as.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub id: String,
+    pub secret: Option<ClientSecret>,
+    pub method: AuthMethod,
+}
+
+impl Client {
+    pub fn public(id: &str) -> Self {
+        Client { id: id.to_string(), secret: None, method: AuthMethod::ClientSecretBasic }
+    }
+
+    /// Send `params` to `url` as a form, authenticated as this client (RFC 6749 §2.3.1).
+    pub fn post(&self, ctx: &mut Context, url: &Url, params: &[(&str, &str)]) -> Result<Response, Error> {
+        let mut form: Vec<(&str, &str)> = params.to_vec();
+        let encode =
+            |s: &str| Zeroizing::new(url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>());
+        match (&self.secret, self.method) {
+            (Some(secret), AuthMethod::ClientSecretBasic) => {
+                let (id, secret) = (encode(&self.id), encode(secret.expose_secret()));
+                return http::request(ctx, "POST", url, Auth::Basic(&id, &secret), Body::Form(&form));
+            }
+            (Some(secret), AuthMethod::ClientSecretPost) => {
+                form.push(("client_id", &self.id));
+                form.push(("client_secret", secret.expose_secret()));
+            }
+            (None, _) => form.push(("client_id", &self.id)),
+        }
+        http::request(ctx, "POST", url, Auth::None, Body::Form(&form))
+    }
+}
+
+/// Pick how a confidential client authenticates: basic unless the provider lists only post.
+pub fn choose_auth_method(supported: &[String]) -> AuthMethod {
+    let has = |m: &str| supported.iter().any(|s| s == m);
+    if !has("client_secret_basic") && has("client_secret_post") {
+        AuthMethod::ClientSecretPost
+    } else {
+        AuthMethod::ClientSecretBasic
+    }
+}
+
+/// A successful token response.
+#[derive(Debug)]
+pub struct Tokens {
+    pub access_token: AccessToken,
+    pub token_type: String,
+    pub expires_in: Option<u64>,
+    pub refresh_token: Option<RefreshToken>,
+    pub scope: Option<String>,
+    pub id_token: Option<IdToken>,
+}
+
+/// Why a token request did not produce tokens.
+#[derive(Debug)]
+pub enum GrantError {
+    /// The provider answered with an OAuth error code (RFC 6749 §5.2, RFC 8628 §3.5).
+    OAuth { code: String, description: Option<String> },
+    /// Anything else, already classified.
+    Failed(Error),
+}
+
+impl From<Error> for GrantError {
+    fn from(err: Error) -> Self {
+        GrantError::Failed(err)
+    }
+}
+
+impl GrantError {
+    /// Classify for the user. `profile` names the credential; `endpoint` the URL asked.
+    pub fn into_error(self, profile: &str, endpoint: &Url, client: &Client) -> Error {
+        match self {
+            GrantError::Failed(err) => err,
+            GrantError::OAuth { code, description } => {
+                classify_oauth_error(&code, description, profile, endpoint, client)
+            }
+        }
+    }
+}
+
+/// The classification table in the module docs.
+pub fn classify_oauth_error(
+    code: &str,
+    description: Option<String>,
+    profile: &str,
+    endpoint: &Url,
+    client: &Client,
+) -> Error {
+    let shown = http::redact(endpoint);
+    let detail = match &description {
+        Some(d) => format!("{code}: {}", sanitize(d)),
+        None => code.to_string(),
+    };
+    match code {
+        "invalid_grant" | "invalid_token" => Error::Rejected { profile: profile.to_string(), reason: detail },
+        "invalid_client" if client.secret.is_some() => Error::Rejected {
+            profile: profile.to_string(),
+            reason: format!("{detail}; check the client secret"),
+        },
+        "access_denied" => Error::Denied { reason: format!("the authorization was denied ({detail})") },
+        "expired_token" => {
+            Error::Denied { reason: format!("the code expired before it was approved ({detail})") }
+        }
+        "server_error" | "temporarily_unavailable" => Error::Unavailable { endpoint: shown, reason: detail },
+        _ => Error::Protocol { endpoint: shown, reason: format!("it answered {detail}") },
+    }
+}
+
+/// Provider text shown to the user: printable, bounded.
+fn sanitize(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).take(200).collect()
+}
+
+#[derive(Deserialize)]
+struct TokenBody {
+    access_token: Option<AccessToken>,
+    token_type: Option<String>,
+    expires_in: Option<serde_json::Value>,
+    refresh_token: Option<RefreshToken>,
+    scope: Option<String>,
+    id_token: Option<IdToken>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// Read an OAuth error out of a response, if it carries one (whatever its status).
+pub fn oauth_error(response: &Response) -> Option<GrantError> {
+    let body: ErrorBody = serde_json::from_slice(&response.body).ok()?;
+    let code = body.error.filter(|c| !c.is_empty())?;
+    Some(GrantError::OAuth { code, description: body.error_description })
+}
+
+/// Classify a response that is not a success and carries no OAuth error.
+pub fn unexpected_status(response: &Response, endpoint: &Url) -> Error {
+    let shown = http::redact(endpoint);
+    match response.status {
+        429 | 500..=599 => {
+            let retry = response
+                .retry_after
+                .as_ref()
+                .map(|r| format!(", retry after {}", sanitize(r)))
+                .unwrap_or_default();
+            Error::Unavailable { endpoint: shown, reason: format!("HTTP {}{retry}", response.status) }
+        }
+        status => Error::Protocol { endpoint: shown, reason: format!("unexpected HTTP {status}") },
+    }
+}
+
+/// POST a grant to the token endpoint and parse the answer.
+pub fn token_request(
+    ctx: &mut Context,
+    url: &Url,
+    client: &Client,
+    params: &[(&str, &str)],
+) -> Result<Tokens, GrantError> {
+    let response = client.post(ctx, url, params)?;
+    parse_token_response(&response, url)
+}
+
+/// Parse a token endpoint response (RFC 6749 §5.1 and §5.2).
+pub fn parse_token_response(response: &Response, url: &Url) -> Result<Tokens, GrantError> {
+    if let Some(err) = oauth_error(response) {
+        // An HTTP 5xx with an OAuth body is still the server being unwell.
+        if response.status >= 500 {
+            return Err(GrantError::Failed(unexpected_status(response, url)));
+        }
+        return Err(err);
+    }
+    if !response.is_success() {
+        return Err(GrantError::Failed(unexpected_status(response, url)));
+    }
+    let protocol = |reason: &str| {
+        GrantError::Failed(Error::Protocol { endpoint: http::redact(url), reason: reason.to_string() })
+    };
+    let body: TokenBody = serde_json::from_slice(&response.body)
+        .map_err(|_| protocol("its token response is not valid JSON"))?;
+    if body.error.is_some() {
+        return Err(protocol("its token response carries an empty error"));
+    }
+    let _ = body.error_description;
+    let access_token = body
+        .access_token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| protocol("its token response has no access_token"))?;
+    if !access_token.expose_secret().bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(protocol("its access token contains characters a bearer token cannot have"));
+    }
+    let token_type = body.token_type.unwrap_or_else(|| "Bearer".to_string());
+    if !token_type.eq_ignore_ascii_case("bearer") {
+        return Err(protocol(&format!(
+            "it issued a '{}' token; vouch supports bearer tokens only",
+            sanitize(&token_type)
+        )));
+    }
+    let expires_in =
+        match body.expires_in {
+            None | Some(serde_json::Value::Null) => None,
+            Some(value) => Some(parse_expires_in(&value).ok_or_else(|| {
+                protocol("its expires_in is not a positive number of seconds up to ten years")
+            })?),
+        };
+    Ok(Tokens {
+        access_token,
+        token_type: "Bearer".to_string(),
+        expires_in,
+        refresh_token: body.refresh_token.filter(|t| !t.is_empty()),
+        scope: body.scope.map(|s| sanitize(&s)),
+        id_token: body.id_token,
+    })
+}
+
+/// `expires_in` as a number, or a numeric string (some providers send one); 1 s to 10 years.
+fn parse_expires_in(value: &serde_json::Value) -> Option<u64> {
+    let n = match value {
+        serde_json::Value::Number(n) => {
+            n.as_u64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0).map(|f| f as u64))?
+        }
+        serde_json::Value::String(s) => s.trim().parse().ok()?,
+        _ => return None,
+    };
+    (1..=MAX_EXPIRES_IN).contains(&n).then_some(n)
+}
+
+/// What an ID token must say (OIDC Core §3.1.3.7). Received straight from the token
+/// endpoint over TLS, its signature need not be checked.
+pub struct IdTokenExpectations<'a> {
+    pub issuer: &'a str,
+    pub client_id: &'a str,
+    pub nonce: Option<&'a str>,
+    pub now: u64,
+}
+
+/// Check an ID token's claims; returns the subject's most human name when it has one.
+pub fn check_id_token(
+    token: &IdToken,
+    expect: &IdTokenExpectations<'_>,
+    from: &str,
+) -> Result<Option<String>, Error> {
+    use base64::Engine;
+    let protocol = |reason: String| Error::Protocol { endpoint: from.to_string(), reason };
+    let payload = token
+        .expose_secret()
+        .split('.')
+        .nth(1)
+        .ok_or_else(|| protocol("its id_token is not a JWT".into()))?;
+    let bytes = Zeroizing::new(
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload.trim_end_matches('='))
+            .map_err(|_| protocol("its id_token payload is not base64url".into()))?,
+    );
+    let claims: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|_| protocol("its id_token payload is not JSON".into()))?;
+    let iss = claims.get("iss").and_then(|v| v.as_str()).unwrap_or_default();
+    if iss != expect.issuer {
+        return Err(protocol(format!(
+            "its id_token was issued by '{}', not '{}'",
+            sanitize(iss),
+            expect.issuer
+        )));
+    }
+    let aud_ok = match claims.get("aud") {
+        Some(serde_json::Value::String(a)) => a == expect.client_id,
+        Some(serde_json::Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(expect.client_id)),
+        _ => false,
+    };
+    if !aud_ok {
+        return Err(protocol(format!("its id_token is not meant for client '{}'", expect.client_id)));
+    }
+    // Allow a minute of clock skew.
+    match claims.get("exp").and_then(|v| v.as_u64()) {
+        Some(exp) if exp + 60 > expect.now => {}
+        _ => return Err(protocol("its id_token has expired or has no exp".into())),
+    }
+    if let Some(nonce) = expect.nonce
+        && claims.get("nonce").and_then(|v| v.as_str()) != Some(nonce)
+    {
+        return Err(protocol("its id_token does not carry the nonce vouch sent".into()));
+    }
+    Ok(["preferred_username", "email", "sub"]
+        .iter()
+        .find_map(|k| claims.get(k).and_then(|v| v.as_str()).filter(|s| !s.is_empty()))
+        .map(sanitize))
+}
+
+/// Revoke a token (RFC 7009). Best effort is the caller's decision; this reports failures.
+pub fn revoke(ctx: &mut Context, url: &Url, client: &Client, token: &str, hint: &str) -> Result<(), Error> {
+    let response = client.post(ctx, url, &[("token", token), ("token_type_hint", hint)])?;
+    if response.is_success() {
+        return Ok(());
+    }
+    match oauth_error(&response) {
+        // RFC 7009 §2.2.1: the server does not support revoking this token type.
+        Some(GrantError::OAuth { code, .. }) if code == "unsupported_token_type" => Ok(()),
+        Some(err) => Err(err.into_error("", url, client)),
+        None => Err(unexpected_status(&response, url)),
+    }
+}
+
+/// A random URL-safe string from `bytes` bytes of OS randomness (state, nonce, PKCE verifier).
+pub fn random_token(bytes: usize) -> Result<String, Error> {
+    use base64::Engine;
+    let mut buf = Zeroizing::new(vec![0u8; bytes]);
+    getrandom::fill(&mut buf).map_err(|_| Error::internal("the operating system gave no randomness"))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf.as_slice()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zeroize::Zeroizing;
+
+    fn response(status: u16, body: &str) -> Response {
+        Response {
+            status,
+            body: Zeroizing::new(body.as_bytes().to_vec()),
+            www_authenticate: None,
+            retry_after: None,
+        }
+    }
+
+    fn url() -> Url {
+        Url::parse("https://idp.example/token").unwrap()
+    }
+
+    fn code_of(result: Result<Tokens, GrantError>, secret: bool) -> u8 {
+        let client = Client { secret: secret.then(|| ClientSecret::new("s")), ..Client::public("c") };
+        result.unwrap_err().into_error("p", &url(), &client).exit_code()
+    }
+
+    #[test]
+    fn token_responses_parse_into_secret_types() {
+        let ok = parse_token_response(
+            &response(200, r#"{"access_token":"at","token_type":"bearer","expires_in":"3600","refresh_token":"rt","scope":"a b"}"#),
+            &url(),
+        )
+        .unwrap();
+        assert_eq!(ok.access_token.expose_secret(), "at");
+        assert_eq!(ok.expires_in, Some(3600));
+        assert_eq!(ok.refresh_token.unwrap().expose_secret(), "rt");
+    }
+
+    #[test]
+    fn every_oauth_error_maps_to_its_exit_code() {
+        let cases = [
+            (400, r#"{"error":"invalid_grant"}"#, false, 4),
+            (400, r#"{"error":"invalid_token"}"#, false, 4),
+            (401, r#"{"error":"invalid_client"}"#, true, 4),
+            (401, r#"{"error":"invalid_client"}"#, false, 9),
+            (400, r#"{"error":"unsupported_grant_type"}"#, false, 9),
+            (400, r#"{"error":"unauthorized_client"}"#, false, 9),
+            (400, r#"{"error":"access_denied"}"#, false, 10),
+            (400, r#"{"error":"expired_token"}"#, false, 10),
+            (200, r#"{"error":"access_denied","error_description":"GitHub style"}"#, false, 10),
+            (503, r#"{"error":"temporarily_unavailable"}"#, false, 5),
+            (500, "<html>oops</html>", false, 5),
+            (429, "", false, 5),
+            (200, "<html>not json</html>", false, 9),
+            (200, r#"{"token_type":"Bearer"}"#, false, 9),
+            (200, r#"{"access_token":"a","token_type":"DPoP"}"#, false, 9),
+            (200, r#"{"access_token":"a","expires_in":-5}"#, false, 9),
+            (200, r#"{"access_token":"a","expires_in":99999999999999}"#, false, 9),
+            (200, r#"{"access_token":"a b"}"#, false, 9),
+            (302, "", false, 9),
+        ];
+        for (status, body, secret, code) in cases {
+            assert_eq!(
+                code_of(parse_token_response(&response(status, body), &url()), secret),
+                code,
+                "{status} {body}"
+            );
+        }
+    }
+
+    #[test]
+    fn id_token_claims_are_checked() {
+        use base64::Engine;
+        let make = |claims: serde_json::Value| {
+            let enc = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+            IdToken::new(format!("{}.{}.sig", enc(br#"{"alg":"RS256"}"#), enc(claims.to_string().as_bytes())))
+        };
+        let expect =
+            IdTokenExpectations { issuer: "https://idp", client_id: "cli", nonce: Some("n1"), now: 1000 };
+        let good =
+            serde_json::json!({"iss":"https://idp","aud":["cli","x"],"exp":2000,"nonce":"n1","email":"a@x"});
+        assert_eq!(check_id_token(&make(good), &expect, "x").unwrap().as_deref(), Some("a@x"));
+        for bad in [
+            serde_json::json!({"iss":"https://evil","aud":"cli","exp":2000,"nonce":"n1"}),
+            serde_json::json!({"iss":"https://idp","aud":"other","exp":2000,"nonce":"n1"}),
+            serde_json::json!({"iss":"https://idp","aud":"cli","exp":100,"nonce":"n1"}),
+            serde_json::json!({"iss":"https://idp","aud":"cli","exp":2000,"nonce":"n2"}),
+            serde_json::json!({"iss":"https://idp","aud":"cli","exp":2000}),
+        ] {
+            assert_eq!(check_id_token(&make(bad.clone()), &expect, "x").unwrap_err().exit_code(), 9, "{bad}");
+        }
+        assert!(check_id_token(&IdToken::new("garbage"), &expect, "x").is_err());
+    }
+
+    #[test]
+    fn post_is_chosen_only_when_basic_is_not_offered() {
+        assert_eq!(choose_auth_method(&[]), AuthMethod::ClientSecretBasic);
+        assert_eq!(choose_auth_method(&["client_secret_post".into()]), AuthMethod::ClientSecretPost);
+        assert_eq!(
+            choose_auth_method(&["client_secret_post".into(), "client_secret_basic".into()]),
+            AuthMethod::ClientSecretBasic
+        );
+    }
+}

@@ -1,0 +1,104 @@
+//! A profile's provider: which endpoints to call, and the provider's quirks.
+//!
+//! Endpoints come from a built-in preset (`--provider github`), or from discovery on the
+//! issuer; endpoint overrides in the profile win over both. This module owns that resolution
+//! and the presets. It does not talk OAuth itself: that is [`crate::oauth`].
+
+use crate::config::Profile;
+use crate::context::Context;
+use crate::discovery;
+use crate::error::Error;
+use crate::http;
+use url::Url;
+
+/// The built-in provider presets.
+pub const PRESETS: &[&str] = &["github"];
+
+/// Everything vouch needs to know about a provider.
+#[derive(Debug, Clone, Default)]
+pub struct Provider {
+    pub issuer: String,
+    pub token: Option<Url>,
+    pub device: Option<Url>,
+    pub authorize: Option<Url>,
+    pub revoke: Option<Url>,
+    pub userinfo: Option<Url>,
+    /// `token_endpoint_auth_methods_supported`; empty when unknown.
+    pub auth_methods: Vec<String>,
+    /// The provider speaks OpenID Connect (its metadata came from OIDC discovery).
+    pub openid: bool,
+}
+
+impl Provider {
+    /// An endpoint the flow cannot do without.
+    pub fn require<'a>(&self, endpoint: &'a Option<Url>, what: &str, flag: &str) -> Result<&'a Url, Error> {
+        endpoint.as_ref().ok_or_else(|| {
+            Error::usage(format!(
+                "the provider at {} has no {what} endpoint that vouch knows of; pass {flag} URL",
+                self.issuer
+            ))
+        })
+    }
+}
+
+/// GitHub: no discovery; device flow and web flow on github.com, user API for verification.
+fn github() -> Provider {
+    let url = |s: &str| Url::parse(s).ok();
+    Provider {
+        issuer: "https://github.com".to_string(),
+        token: url("https://github.com/login/oauth/access_token"),
+        device: url("https://github.com/login/device/code"),
+        authorize: url("https://github.com/login/oauth/authorize"),
+        revoke: None,
+        userinfo: url("https://api.github.com/user"),
+        auth_methods: vec!["client_secret_post".to_string()],
+        openid: false,
+    }
+}
+
+/// The issuer a preset implies, for the first login to a preset profile.
+pub fn preset_issuer(name: &str) -> Option<&'static str> {
+    match name {
+        "github" => Some("https://github.com"),
+        _ => None,
+    }
+}
+
+/// Resolve a profile's provider: preset or discovery, then overrides.
+pub fn resolve(ctx: &mut Context, profile: &Profile) -> Result<Provider, Error> {
+    let mut provider = match profile.provider.as_deref() {
+        Some("github") => github(),
+        Some(other) => {
+            return Err(Error::usage(format!(
+                "'{other}' is not a provider preset vouch knows (presets: {})",
+                PRESETS.join(", ")
+            )));
+        }
+        None => match discovery::discover(ctx, &profile.issuer)? {
+            Some(meta) => Provider {
+                issuer: meta.issuer,
+                token: meta.token_endpoint,
+                device: meta.device_authorization_endpoint,
+                authorize: meta.authorization_endpoint,
+                revoke: meta.revocation_endpoint,
+                userinfo: meta.userinfo_endpoint,
+                auth_methods: meta.token_endpoint_auth_methods_supported,
+                openid: meta.openid,
+            },
+            None => Provider { issuer: profile.issuer.clone(), ..Provider::default() },
+        },
+    };
+    let overrides = [
+        (&profile.token_url, &mut provider.token),
+        (&profile.device_url, &mut provider.device),
+        (&profile.auth_url, &mut provider.authorize),
+        (&profile.revoke_url, &mut provider.revoke),
+        (&profile.userinfo_url, &mut provider.userinfo),
+    ];
+    for (given, slot) in overrides {
+        if let Some(text) = given {
+            *slot = Some(http::user_url(text)?);
+        }
+    }
+    Ok(provider)
+}
