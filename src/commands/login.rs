@@ -27,6 +27,9 @@ use crate::userinfo;
 use std::time::Duration;
 
 pub fn run(args: LoginArgs, ctx: &mut Context) -> Result<Outcome, Error> {
+    // From here on Ctrl-C and SIGTERM end the command with 130 / 143, deferred while a
+    // credential is being minted and written.
+    ctx.interrupts();
     config::validate_name(&args.name)?;
     let name = args.name.clone();
     let dir = ctx.config_dir()?;

@@ -14,10 +14,15 @@ fn a_token_is_never_accepted_from_argv() {
     for sub in cmd.get_subcommands() {
         for arg in sub.get_arguments() {
             let name = arg.get_id().as_str();
-            let secret_like = ["token", "secret", "password", "code", "credentials"].iter().any(|w| name.ends_with(w));
+            let secret_like =
+                ["token", "secret", "password", "code", "credentials"].iter().any(|w| name.ends_with(w));
             if secret_like {
                 checked += 1;
-                assert!(!arg.get_action().takes_values(), "`vouch {}` takes a secret in argv: --{name}", sub.get_name());
+                assert!(
+                    !arg.get_action().takes_values(),
+                    "`vouch {}` takes a secret in argv: --{name}",
+                    sub.get_name()
+                );
             }
         }
     }

@@ -2,82 +2,10 @@
 //! injected per call) and the fake provider.
 
 use crate::support::fake_provider::FakeProvider;
-use clap::Parser;
-use keyring_core::api::CredentialStoreApi;
-use keyring_core::mock;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-use vouch::context::{Env, FixedStore, Settings};
-use vouch::store::{DEFAULT_TIMEOUT, SERVICE, SecretStore, StoreKind};
-use vouch::{Context, execute};
+use crate::support::in_process::Harness;
+use vouch::store::StoreKind;
 
 const GOOD: &str = "canary-inproc-token-93be";
-
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Buffer {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-struct Harness {
-    backend: Arc<mock::Store>,
-    kind: StoreKind,
-    dir: tempfile::TempDir,
-    stdout: Buffer,
-    stderr: Buffer,
-}
-
-impl Harness {
-    fn new(kind: StoreKind) -> Self {
-        Harness {
-            backend: mock::Store::new().unwrap(),
-            kind,
-            dir: tempfile::tempdir().unwrap(),
-            stdout: Buffer::default(),
-            stderr: Buffer::default(),
-        }
-    }
-
-    /// Run `vouch ARGS` in-process with `stdin`; returns the exit code.
-    fn run(&self, args: &[&str], stdin: &str) -> u8 {
-        let mut argv = vec!["vouch", "--config-dir"];
-        let dir = self.dir.path().display().to_string();
-        argv.push(&dir);
-        argv.extend_from_slice(args);
-        let cli = vouch::cli::Cli::try_parse_from(argv).expect("valid arguments");
-        let store = SecretStore::new(self.kind, self.backend.clone(), DEFAULT_TIMEOUT);
-        let settings = Settings { verbose: cli.global.verbose, ..vouch::settings(&cli.global) };
-        let mut ctx = Context::detached(settings, Env::default(), Box::new(FixedStore(store)));
-        ctx.stdin = Box::new(std::io::Cursor::new(stdin.as_bytes().to_vec()));
-        ctx.stdout = Box::new(self.stdout.clone());
-        ctx.stderr = Box::new(self.stderr.clone());
-        execute(cli.command, &mut ctx)
-    }
-
-    fn inject(&self, profile: &str, err: keyring_core::Error) {
-        let entry = self.backend.build(SERVICE, profile, None).unwrap();
-        let cred: &mock::Cred = entry.as_any().downcast_ref().unwrap();
-        cred.set_error(err);
-    }
-
-    fn stored(&self, profile: &str) -> Option<serde_json::Value> {
-        let entry = self.backend.build(SERVICE, profile, None).unwrap();
-        entry.get_secret().ok().map(|b| serde_json::from_slice(&b).unwrap())
-    }
-}
 
 /// A store kind, an error to inject, and the exit code it must give.
 type Case = (StoreKind, fn() -> keyring_core::Error, u8);

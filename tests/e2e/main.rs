@@ -4,4 +4,6 @@ mod cli_definition;
 mod foundation_keyutils;
 mod foundation_secret_service;
 mod in_process;
+mod login_e2e;
+mod login_flows;
 mod support;

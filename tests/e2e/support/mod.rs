@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fake_provider;
+pub mod in_process;
 pub mod secret_service;
 
 use std::path::{Path, PathBuf};

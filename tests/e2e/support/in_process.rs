@@ -1,0 +1,83 @@
+//! Driving commands in-process through `vouch::execute`, with keyring-core's mock store
+//! (errors injected per call) and captured output.
+
+use clap::Parser;
+use keyring_core::api::CredentialStoreApi;
+use keyring_core::mock;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use vouch::context::{Env, FixedStore, Settings};
+use vouch::store::{DEFAULT_TIMEOUT, SERVICE, SecretStore, StoreKind};
+use vouch::{Context, execute};
+
+#[derive(Clone, Default)]
+pub struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Buffer {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+pub struct Harness {
+    pub backend: Arc<mock::Store>,
+    pub kind: StoreKind,
+    pub dir: tempfile::TempDir,
+    pub stdout: Buffer,
+    pub stderr: Buffer,
+}
+
+impl Harness {
+    pub fn new(kind: StoreKind) -> Self {
+        Harness {
+            backend: mock::Store::new().unwrap(),
+            kind,
+            dir: tempfile::tempdir().unwrap(),
+            stdout: Buffer::default(),
+            stderr: Buffer::default(),
+        }
+    }
+
+    /// Run `vouch ARGS` in-process with `stdin`; returns the exit code.
+    pub fn run(&self, args: &[&str], stdin: &str) -> u8 {
+        self.run_with(args, stdin, |_| {})
+    }
+
+    /// Like `run`, letting the test adjust the context first (clock, sleep, browser, env).
+    pub fn run_with(&self, args: &[&str], stdin: &str, adjust: impl FnOnce(&mut Context)) -> u8 {
+        let mut argv = vec!["vouch", "--config-dir"];
+        let dir = self.dir.path().display().to_string();
+        argv.push(&dir);
+        argv.extend_from_slice(args);
+        let cli = vouch::cli::Cli::try_parse_from(argv).expect("valid arguments");
+        let store = SecretStore::new(self.kind, self.backend.clone(), DEFAULT_TIMEOUT);
+        let settings = Settings { verbose: cli.global.verbose, ..vouch::settings(&cli.global) };
+        let mut ctx = Context::detached(settings, Env::default(), Box::new(FixedStore(store)));
+        ctx.stdin = Box::new(std::io::Cursor::new(stdin.as_bytes().to_vec()));
+        ctx.stdout = Box::new(self.stdout.clone());
+        ctx.stderr = Box::new(self.stderr.clone());
+        adjust(&mut ctx);
+        execute(cli.command, &mut ctx)
+    }
+
+    pub fn inject(&self, profile: &str, err: keyring_core::Error) {
+        let entry = self.backend.build(SERVICE, profile, None).unwrap();
+        let cred: &mock::Cred = entry.as_any().downcast_ref().unwrap();
+        cred.set_error(err);
+    }
+
+    pub fn stored(&self, profile: &str) -> Option<serde_json::Value> {
+        let entry = self.backend.build(SERVICE, profile, None).unwrap();
+        entry.get_secret().ok().map(|b| serde_json::from_slice(&b).unwrap())
+    }
+}
