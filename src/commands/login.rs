@@ -23,6 +23,7 @@ use crate::http;
 use crate::oauth::{self, Client, IdTokenExpectations};
 use crate::provider::{self, Provider};
 use crate::record::Record;
+use crate::secret::ClientSecret;
 use crate::userinfo;
 use std::time::Duration;
 
@@ -56,7 +57,18 @@ pub fn run(args: LoginArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     let scope = profile.scopes.join(" ");
     let auth_method =
         profile.auth_method.unwrap_or_else(|| oauth::choose_auth_method(&provider.auth_methods));
-    let client = Client { id: profile.client_id.clone(), secret: None, method: auth_method };
+    // Some providers give even native apps a client secret (Google's desktop and TV clients):
+    // VOUCH_CLIENT_SECRET makes any flow authenticate with it, and it is kept for refreshes.
+    // The client-credentials flow reads its own secret.
+    let secret = match flow {
+        Flow::ClientCredentials | Flow::Token => None,
+        _ => ctx
+            .env
+            .get("VOUCH_CLIENT_SECRET")
+            .map(ClientSecret::new)
+            .or_else(|| previous.as_ref().and_then(|r| r.client_secret.clone())),
+    };
+    let client = Client { id: profile.client_id.clone(), secret, method: auth_method };
     ctx.log(format_args!("login: flow {} for '{name}'", flow.name()));
 
     let request = flows::Request {
@@ -74,6 +86,7 @@ pub fn run(args: LoginArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     // Confirmed by the provider: now, and only now, store it.
     let now = ctx.now();
     let Obtained { tokens, client_secret, critical, .. } = obtained;
+    let client_secret = client_secret.or_else(|| client.secret.clone());
     let record = Record {
         generation: previous.as_ref().map_or(0, |r| r.generation) + 1,
         access_token: tokens.access_token,
@@ -86,7 +99,7 @@ pub fn run(args: LoginArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     };
     store.save(&name, &record)?;
     profile.flow = Some(flow);
-    if flow == Flow::ClientCredentials {
+    if record.client_secret.is_some() {
         profile.auth_method = Some(auth_method);
     }
     config.profiles.insert(name.clone(), profile);
