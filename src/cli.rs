@@ -76,8 +76,23 @@ pub enum Command {
         Example:\n  curl -H \"Authorization: Bearer $(vouch token work)\" https://api.example.com/")]
     Token(TokenArgs),
 
-    /// Delete a profile's stored credential (keeps its settings)
+    /// Revoke and delete a profile's stored credential (keeps its settings)
     Logout(LogoutArgs),
+
+    /// Renew the access token now with the refresh token (or the client secret)
+    Refresh(RefreshArgs),
+
+    /// Replace the long-lived credential with a fresh one, never losing a working one
+    #[command(
+        long_about = "Replace the long-lived credential with a fresh one, never losing a working one.\n\n\
+        For a user profile: refresh to get a new refresh token (or, if the provider does not rotate \
+        refresh tokens, sign in again with the profile's flow), confirm it, store it, revoke the old \
+        grant. Interrupted, it keeps the previous credential as a fallback; run it again to finish.\n\n\
+        For a client-credentials profile: read the new client secret from stdin, prove it by minting \
+        a token, and only then replace the stored secret.\n\n\
+        Examples:\n  vouch rotate work\n  printf %s \"$NEW_SECRET\" | vouch rotate ci --client-secret-stdin"
+    )]
+    Rotate(RotateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -126,9 +141,14 @@ pub struct LoginArgs {
     #[arg(long)]
     pub no_open: bool,
 
-    /// Give up waiting for approval after this many seconds
-    #[arg(long, value_name = "SECS")]
+    /// Give up waiting for approval after this many seconds (1 to 86400)
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub timeout: Option<u64>,
+
+    /// The client has a secret even though a person signs in (Google's desktop and TV
+    /// clients): authenticate with the one in VOUCH_CLIENT_SECRET, and keep it for refreshes
+    #[arg(long)]
+    pub confidential: bool,
 
     /// Token endpoint, for providers without discovery
     #[arg(long, value_name = "URL")]
@@ -174,6 +194,10 @@ pub struct TokenArgs {
     /// Print JSON with the token, its type and expiry instead of the bare token
     #[arg(long)]
     pub json: bool,
+
+    /// Refresh first unless the token stays valid at least this many seconds
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub min_ttl: u64,
 }
 
 #[derive(Debug, Args)]
@@ -185,4 +209,28 @@ pub struct LogoutArgs {
     /// Sign out of every profile
     #[arg(long)]
     pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    /// Profile name [default: $VOUCH_PROFILE, or the only profile]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// Profile name [default: $VOUCH_PROFILE, or the only profile]
+    pub name: Option<String>,
+
+    /// Client-credentials profiles: read the new client secret from stdin
+    #[arg(long)]
+    pub client_secret_stdin: bool,
+
+    /// Never start an interactive sign-in; fail with exit 2 if one would be needed
+    #[arg(long)]
+    pub no_input: bool,
+
+    /// Do not open a browser if an interactive sign-in is needed
+    #[arg(long)]
+    pub no_open: bool,
 }

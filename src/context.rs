@@ -61,6 +61,8 @@ pub struct Settings {
     pub verbose: bool,
     pub store_timeout: Duration,
     pub http_timeout: Duration,
+    /// How long to wait for another process holding a profile's lock.
+    pub lock_wait: Duration,
 }
 
 impl Default for Settings {
@@ -71,6 +73,7 @@ impl Default for Settings {
             verbose: false,
             store_timeout: store::DEFAULT_TIMEOUT,
             http_timeout: crate::http::DEFAULT_TIMEOUT,
+            lock_wait: crate::lock::DEFAULT_WAIT,
         }
     }
 }
@@ -215,6 +218,11 @@ impl Context {
             return Ok(dir.clone());
         }
         crate::config::default_dir(&self.env)
+    }
+
+    /// Where per-profile lock files live.
+    pub fn lock_dir(&self) -> Result<PathBuf, Error> {
+        crate::lock::default_dir(&self.env)
     }
 
     /// A `-v` log line on stderr. Callers pass operation names, URLs without query strings,

@@ -25,6 +25,10 @@ pub struct Metadata {
     pub userinfo_endpoint: Option<Url>,
     pub revocation_endpoint: Option<Url>,
     pub token_endpoint_auth_methods_supported: Vec<String>,
+    /// `scopes_supported`, when published.
+    pub scopes_supported: Option<Vec<String>>,
+    /// RFC 9207: the provider puts `iss` in every authorization response.
+    pub iss_parameter_supported: bool,
     /// True when the document came from OpenID Connect discovery.
     pub openid: bool,
 }
@@ -39,6 +43,9 @@ struct Document {
     revocation_endpoint: Option<String>,
     #[serde(default)]
     token_endpoint_auth_methods_supported: Vec<String>,
+    scopes_supported: Option<Vec<String>>,
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: bool,
 }
 
 /// The two well-known URLs for `issuer`, in the order they are tried.
@@ -85,7 +92,9 @@ pub fn parse(body: &[u8], expected_issuer: &str, openid: bool, from: &str) -> Re
     let issuer = doc.issuer.ok_or_else(|| protocol("its discovery document has no issuer".into()))?;
     if issuer != expected_issuer {
         return Err(protocol(format!(
-            "its discovery document names issuer '{issuer}', not '{expected_issuer}' (issuers must match exactly)"
+            "its discovery document names issuer '{}', not '{expected_issuer}' (issuers must match exactly; \
+             for Microsoft Entra use the tenant ID in the issuer, not common or organizations)",
+            crate::oauth::sanitize(&issuer)
         )));
     }
     let endpoint = |value: Option<String>| value.map(|v| http::provider_url(&v, from)).transpose();
@@ -97,6 +106,8 @@ pub fn parse(body: &[u8], expected_issuer: &str, openid: bool, from: &str) -> Re
         userinfo_endpoint: endpoint(doc.userinfo_endpoint)?,
         revocation_endpoint: endpoint(doc.revocation_endpoint)?,
         token_endpoint_auth_methods_supported: doc.token_endpoint_auth_methods_supported,
+        scopes_supported: doc.scopes_supported,
+        iss_parameter_supported: doc.authorization_response_iss_parameter_supported,
         openid,
     })
 }

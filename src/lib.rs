@@ -11,13 +11,14 @@
 //! - [`error`]: the error enum and the exit-code table;
 //! - [`store`]: the storage core on the OS credential store; [`record`]: what it stores;
 //! - [`config`]: profiles in `config.toml`;
-//! - [`flows`]: the login flows (device, browser, client credentials, pasted token);
+//! - [`flows`]: the login flows (device, browser, client credentials, pasted token), and
+//!   [`sign_in`]: running one and having the provider confirm the result;
 //! - [`oauth`]: token, device and revocation endpoints, OAuth errors, ID tokens;
 //! - [`provider`]: which endpoints a profile's provider has (discovery, presets, overrides);
 //! - [`http`], [`discovery`], [`userinfo`]: talking to the provider;
 //! - [`signals`]: Ctrl-C and SIGTERM, deferred while a credential is being written;
 //! - [`secret_input`], [`system_browser`]: asking the user for secrets, opening URLs;
-//! - [`session`]: deciding whether a stored token is usable;
+//! - [`refresh`]: just-in-time refresh, single flight across processes ([`lock`]);
 //! - [`secret`]: token types that never print themselves.
 
 #![forbid(unsafe_code)]
@@ -30,12 +31,14 @@ pub mod discovery;
 pub mod error;
 pub mod flows;
 pub mod http;
+pub mod lock;
 pub mod oauth;
 pub mod provider;
 pub mod record;
+pub mod refresh;
 pub mod secret;
 pub mod secret_input;
-pub mod session;
+pub mod sign_in;
 pub mod signals;
 pub mod store;
 pub mod system_browser;
@@ -72,6 +75,8 @@ pub fn run(command: Command, ctx: &mut Context) -> Result<Outcome, Error> {
         Command::Status(args) => commands::status::run(args, ctx),
         Command::Token(args) => commands::token::run(args, ctx),
         Command::Logout(args) => commands::logout::run(args, ctx),
+        Command::Refresh(args) => commands::refresh::run(args, ctx),
+        Command::Rotate(args) => commands::rotate::run(args, ctx),
     }
 }
 

@@ -80,6 +80,8 @@ pub struct Tokens {
     pub refresh_token: Option<RefreshToken>,
     pub scope: Option<String>,
     pub id_token: Option<IdToken>,
+    /// Seconds the refresh token lasts, when the provider says (GitHub Apps).
+    pub refresh_expires_in: Option<u64>,
 }
 
 /// Why a token request did not produce tokens.
@@ -128,7 +130,10 @@ pub fn classify_oauth_error(
             profile: profile.to_string(),
             reason: format!("{detail}; check the client secret"),
         },
-        "access_denied" => Error::Denied { reason: format!("the authorization was denied ({detail})") },
+        // Entra says authorization_declined where RFC 8628 says access_denied.
+        "access_denied" | "authorization_declined" => {
+            Error::Denied { reason: format!("the authorization was denied ({detail})") }
+        }
         "expired_token" => {
             Error::Denied { reason: format!("the code expired before it was approved ({detail})") }
         }
@@ -138,7 +143,7 @@ pub fn classify_oauth_error(
 }
 
 /// Provider text shown to the user: printable, bounded.
-fn sanitize(text: &str) -> String {
+pub fn sanitize(text: &str) -> String {
     text.chars().filter(|c| !c.is_control()).take(200).collect()
 }
 
@@ -148,6 +153,8 @@ struct TokenBody {
     token_type: Option<String>,
     expires_in: Option<serde_json::Value>,
     refresh_token: Option<RefreshToken>,
+    /// GitHub App user tokens: how long the refresh token lasts.
+    refresh_token_expires_in: Option<serde_json::Value>,
     scope: Option<String>,
     id_token: Option<IdToken>,
     error: Option<String>,
@@ -197,8 +204,10 @@ pub fn token_request(
 /// Parse a token endpoint response (RFC 6749 §5.1 and §5.2).
 pub fn parse_token_response(response: &Response, url: &Url) -> Result<Tokens, GrantError> {
     if let Some(err) = oauth_error(response) {
-        // An HTTP 5xx with an OAuth body is still the server being unwell.
-        if response.status >= 500 {
+        // An HTTP 5xx or 429 with an OAuth body is still the server being unwell or busy;
+        // only `slow_down` has a meaning of its own there (RFC 8628 §3.5).
+        let slow_down = matches!(&err, GrantError::OAuth { code, .. } if code == "slow_down");
+        if (response.status >= 500 || response.status == 429) && !slow_down {
             return Err(GrantError::Failed(unexpected_status(response, url)));
         }
         return Err(err);
@@ -241,13 +250,14 @@ pub fn parse_token_response(response: &Response, url: &Url) -> Result<Tokens, Gr
         token_type: "Bearer".to_string(),
         expires_in,
         refresh_token: body.refresh_token.filter(|t| !t.is_empty()),
-        scope: body.scope.map(|s| sanitize(&s)),
-        id_token: body.id_token,
+        scope: body.scope.map(|s| s.chars().filter(|c| !c.is_control()).collect()),
+        id_token: body.id_token.filter(|t| !t.is_empty()),
+        refresh_expires_in: body.refresh_token_expires_in.as_ref().and_then(parse_expires_in),
     })
 }
 
 /// `expires_in` as a number, or a numeric string (some providers send one); 1 s to 10 years.
-fn parse_expires_in(value: &serde_json::Value) -> Option<u64> {
+pub fn parse_expires_in(value: &serde_json::Value) -> Option<u64> {
     let n = match value {
         serde_json::Value::Number(n) => {
             n.as_u64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0).map(|f| f as u64))?
@@ -303,9 +313,18 @@ pub fn check_id_token(
     if !aud_ok {
         return Err(protocol(format!("its id_token is not meant for client '{}'", expect.client_id)));
     }
-    // Allow a minute of clock skew.
-    match claims.get("exp").and_then(|v| v.as_u64()) {
-        Some(exp) if exp + 60 > expect.now => {}
+    // OIDC Core §3.1.3.7 step 5: an authorized party, when named, must be this client.
+    if let Some(azp) = claims.get("azp").and_then(|v| v.as_str())
+        && azp != expect.client_id
+    {
+        return Err(protocol(format!("its id_token was issued to another party ('{}')", sanitize(azp))));
+    }
+    // Allow a minute of clock skew. NumericDate may be fractional (RFC 7519 §2).
+    let exp = claims
+        .get("exp")
+        .and_then(|v| v.as_u64().or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)));
+    match exp {
+        Some(exp) if exp.saturating_add(60) > expect.now => {}
         _ => return Err(protocol("its id_token has expired or has no exp".into())),
     }
     if let Some(nonce) = expect.nonce
@@ -326,8 +345,11 @@ pub fn revoke(ctx: &mut Context, url: &Url, client: &Client, token: &str, hint: 
         return Ok(());
     }
     match oauth_error(&response) {
-        // RFC 7009 §2.2.1: the server does not support revoking this token type.
-        Some(GrantError::OAuth { code, .. }) if code == "unsupported_token_type" => Ok(()),
+        // RFC 7009 §2.2.1: the server does not revoke this type of token; it stays valid.
+        Some(GrantError::OAuth { code, .. }) if code == "unsupported_token_type" => Err(Error::Protocol {
+            endpoint: http::redact(url),
+            reason: format!("it does not revoke {hint}s (unsupported_token_type)"),
+        }),
         Some(err) => Err(err.into_error("", url, client)),
         None => Err(unexpected_status(&response, url)),
     }

@@ -25,6 +25,10 @@ pub struct Provider {
     pub userinfo: Option<Url>,
     /// `token_endpoint_auth_methods_supported`; empty when unknown.
     pub auth_methods: Vec<String>,
+    /// `scopes_supported`, when published.
+    pub scopes_supported: Option<Vec<String>>,
+    /// RFC 9207: authorization responses always carry `iss`.
+    pub iss_parameter_supported: bool,
     /// The provider speaks OpenID Connect (its metadata came from OIDC discovery).
     pub openid: bool,
 }
@@ -52,6 +56,8 @@ fn github() -> Provider {
         revoke: None,
         userinfo: url("https://api.github.com/user"),
         auth_methods: vec!["client_secret_post".to_string()],
+        scopes_supported: None,
+        iss_parameter_supported: false,
         openid: false,
     }
 }
@@ -74,6 +80,13 @@ pub fn resolve(ctx: &mut Context, profile: &Profile) -> Result<Provider, Error> 
                 PRESETS.join(", ")
             )));
         }
+        // Every endpoint a flow needs is given: no discovery (Entra's multi-tenant issuers,
+        // providers without metadata).
+        None if profile.token_url.is_some()
+            && (profile.device_url.is_some() || profile.auth_url.is_some()) =>
+        {
+            Provider { issuer: profile.issuer.clone(), ..Provider::default() }
+        }
         None => match discovery::discover(ctx, &profile.issuer)? {
             Some(meta) => Provider {
                 issuer: meta.issuer,
@@ -83,6 +96,8 @@ pub fn resolve(ctx: &mut Context, profile: &Profile) -> Result<Provider, Error> 
                 revoke: meta.revocation_endpoint,
                 userinfo: meta.userinfo_endpoint,
                 auth_methods: meta.token_endpoint_auth_methods_supported,
+                scopes_supported: meta.scopes_supported,
+                iss_parameter_supported: meta.iss_parameter_supported,
                 openid: meta.openid,
             },
             None => Provider { issuer: profile.issuer.clone(), ..Provider::default() },

@@ -35,6 +35,9 @@ pub struct Record {
     pub expires_at: Option<u64>,
     #[serde(default)]
     pub refresh_token: Option<RefreshToken>,
+    /// Unix seconds when the refresh token stops working, when the provider said (GitHub Apps).
+    #[serde(default)]
+    pub refresh_expires_at: Option<u64>,
     #[serde(default)]
     pub scope: Option<String>,
     /// The account the provider confirmed (a username, email or subject), when known.
@@ -44,6 +47,10 @@ pub struct Record {
     /// new access tokens.
     #[serde(default)]
     pub client_secret: Option<ClientSecret>,
+    /// The provider refused this record's refresh token (invalid_grant): the session is dead
+    /// and is not retried until the user logs in again.
+    #[serde(default)]
+    pub reauth_required: bool,
 }
 
 fn bearer() -> String {
@@ -62,11 +69,15 @@ struct Stored<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     refresh_token: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_expires_at: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     scope: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     account: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     client_secret: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    reauth_required: bool,
 }
 
 #[derive(Deserialize)]
@@ -84,9 +95,11 @@ impl Record {
             token_type: &self.token_type,
             expires_at: self.expires_at,
             refresh_token: self.refresh_token.as_ref().map(|t| t.expose_secret()),
+            refresh_expires_at: self.refresh_expires_at,
             scope: self.scope.as_deref(),
             account: self.account.as_deref(),
             client_secret: self.client_secret.as_ref().map(|s| s.expose_secret()),
+            reauth_required: self.reauth_required,
         };
         // Serializing plain strings and integers into a Vec cannot fail.
         Zeroizing::new(serde_json::to_vec(&stored).unwrap_or_default())
@@ -110,6 +123,11 @@ impl Record {
             return Err("its access token is empty".to_string());
         }
         Ok(record)
+    }
+
+    /// Whether the refresh token (if any) can still be used at `now`.
+    pub fn can_refresh(&self, now: u64) -> bool {
+        self.refresh_token.is_some() && self.refresh_expires_at.is_none_or(|at| at > now)
     }
 
     /// Seconds until the access token expires (negative once expired); `None` if unknown.
@@ -142,9 +160,11 @@ mod tests {
             token_type: "Bearer".into(),
             expires_at: Some(1_800_000_000),
             refresh_token: Some(RefreshToken::new("rt-secret")),
+            refresh_expires_at: None,
             scope: Some("openid".into()),
             account: Some("alice".into()),
             client_secret: None,
+            reauth_required: false,
         }
     }
 

@@ -6,6 +6,8 @@
 
 pub mod login;
 pub mod logout;
+pub mod refresh;
+pub mod rotate;
 pub mod status;
 pub mod token;
 

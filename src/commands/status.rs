@@ -20,25 +20,31 @@ use std::io::Write;
 #[derive(Debug, Serialize)]
 pub struct ProfileStatus {
     pub profile: String,
-    /// `signed-in`, `expired` or `signed-out`.
+    /// `signed-in`, `expired`, `reauth-required` (the provider refused the refresh token) or
+    /// `signed-out`.
     pub state: &'static str,
     pub account: Option<String>,
     pub issuer: String,
     /// Unix seconds; null when unknown or signed out.
     pub expires_at: Option<u64>,
     pub has_refresh_token: bool,
+    /// vouch can renew the access token without the user: a usable refresh token, or a
+    /// client-credentials profile's stored client secret.
+    pub renewable: bool,
     pub scope: Option<String>,
     pub store: &'static str,
     /// How long the store keeps secrets: `until deleted` or `until reboot`.
     pub persistence: &'static str,
     /// With `--verify`: whether the provider accepted the token; null when not asked.
     pub verified: Option<bool>,
+    /// A rotation was interrupted; `vouch rotate` finishes it.
+    pub rotation_pending: bool,
 }
 
 impl ProfileStatus {
     /// Usable now, or renewable without the user.
     fn usable(&self) -> bool {
-        self.state == "signed-in" || (self.state == "expired" && self.has_refresh_token)
+        self.state == "signed-in" || (self.state == "expired" && self.renewable)
     }
 }
 
@@ -76,6 +82,7 @@ fn describe(
     let now = ctx.now();
     let state = match &record {
         None => "signed-out",
+        Some(r) if r.reauth_required => "reauth-required",
         Some(r) if r.expires_in(now).is_some_and(|left| left <= 0) => "expired",
         Some(_) => "signed-in",
     };
@@ -85,11 +92,19 @@ fn describe(
         account: record.as_ref().and_then(|r| r.account.clone()),
         issuer: profile.issuer.clone(),
         expires_at: record.as_ref().and_then(|r| r.expires_at),
-        has_refresh_token: record.as_ref().is_some_and(|r| r.refresh_token.is_some()),
+        has_refresh_token: record.as_ref().is_some_and(|r| r.can_refresh(now)),
+        renewable: record.as_ref().is_some_and(|r| {
+            r.can_refresh(now)
+                || (r.client_secret.is_some() && profile.flow == Some(crate::config::Flow::ClientCredentials))
+        }),
         scope: record.as_ref().and_then(|r| r.scope.clone()),
         store: store.kind().id(),
         persistence: store.kind().persistence(),
         verified: None,
+        rotation_pending: matches!(
+            store.load(&crate::commands::rotate::fallback_entry(name)),
+            Ok(Some(_)) | Err(_)
+        ),
     })
 }
 
@@ -127,6 +142,9 @@ fn human_line(s: &ProfileStatus, now: u64) -> String {
     let mut line = match s.state {
         "signed-out" => format!("{}: signed out", s.profile),
         "expired" => format!("{}: expired{who}", s.profile),
+        "reauth-required" => {
+            format!("{}: the provider refused the refresh token; run `vouch login {}`", s.profile, s.profile)
+        }
         _ => format!("{}: signed in{who}", s.profile),
     };
     if let Some(at) = s.expires_at.filter(|_| s.state != "signed-out") {
@@ -137,8 +155,11 @@ fn human_line(s: &ProfileStatus, now: u64) -> String {
             line.push_str(&format!(" {} ago", human_duration(left)));
         }
     }
-    if s.has_refresh_token {
-        line.push_str(", refreshable");
+    if s.renewable {
+        line.push_str(", renewable");
+    }
+    if s.rotation_pending {
+        line.push_str(&format!(", rotation unfinished (run `vouch rotate {}`)", s.profile));
     }
     match s.verified {
         Some(true) => line.push_str(", verified with the provider"),

@@ -1,17 +1,20 @@
 //! `vouch token`: print the access token. The one command whose job is to print a secret.
+//!
+//! The token is refreshed first when it expires within `--min-ttl` seconds (default 60), so
+//! `vouch token work --min-ttl 3600` gives a script a token good for an hour.
 
 use super::Outcome;
 use crate::cli::TokenArgs;
 use crate::config::Config;
 use crate::context::Context;
 use crate::error::Error;
-use crate::session;
+use crate::refresh;
 use std::io::Write;
 
 pub fn run(args: TokenArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     let config = Config::load(&ctx.config_dir()?)?;
-    let (name, _profile) = config.resolve(args.name.as_deref(), &ctx.env)?;
-    let record = session::usable_record(ctx, &name, 0)?;
+    let (name, profile) = config.resolve(args.name.as_deref(), &ctx.env)?;
+    let record = refresh::usable_record(ctx, &name, &profile, args.min_ttl)?;
     let written = if args.json {
         let value = serde_json::json!({
             "profile": name,

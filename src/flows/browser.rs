@@ -96,12 +96,17 @@ fn wait_for_callback(
     timeout: Duration,
 ) -> Result<AuthorizationCode, Error> {
     listener.set_nonblocking(true).map_err(|e| Error::internal(format!("listener: {e}")))?;
-    let deadline = Instant::now() + timeout;
+    let deadline = Instant::now().checked_add(timeout);
+    let mut saw_wrong_state = false;
     loop {
-        if Instant::now() >= deadline {
-            return Err(Error::Denied {
-                reason: "the browser did not come back within --timeout".to_string(),
-            });
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            let reason = if saw_wrong_state {
+                "the only browser callback carried a state that does not match this login (stale or forged), \
+                 and the real one did not come within --timeout"
+            } else {
+                "the browser did not come back within --timeout"
+            };
+            return Err(Error::Denied { reason: reason.to_string() });
         }
         let stream = match listener.accept() {
             Ok((stream, _)) => stream,
@@ -111,7 +116,7 @@ fn wait_for_callback(
             }
             Err(e) => return Err(Error::internal(format!("the redirect listener failed ({e})"))),
         };
-        if let Some(outcome) = handle(stream, state, provider) {
+        if let Some(outcome) = handle(stream, state, provider, &mut saw_wrong_state) {
             ctx.log(format_args!("browser: callback received on the loopback redirect"));
             return outcome;
         }
@@ -123,6 +128,7 @@ fn handle(
     mut stream: TcpStream,
     state: &str,
     provider: &crate::provider::Provider,
+    saw_wrong_state: &mut bool,
 ) -> Option<Result<AuthorizationCode, Error>> {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
@@ -143,19 +149,21 @@ fn handle(
     let param = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
     let returned_state = param("state").unwrap_or_default();
     if !constant_time_eq(returned_state.as_bytes(), state.as_bytes()) {
+        // Not from this login (stale, or forged by whoever found the port): refuse it, and
+        // keep waiting for the real one, so a stray request cannot cancel the login.
         respond(
             &mut stream,
             400,
             "This sign-in link does not match the one vouch started. Close this tab and run vouch login again.",
         );
-        return Some(Err(Error::Denied {
-            reason: "the browser came back with a state that does not match this login (a stale or forged redirect)"
-                .to_string(),
-        }));
+        *saw_wrong_state = true;
+        return None;
     }
-    // RFC 9207: when the provider names itself in the redirect, it must be our issuer.
-    if let Some(iss) = param("iss")
-        && iss != provider.issuer
+    // RFC 9207: when the provider names itself in the redirect, it must be our issuer; when it
+    // advertises that it always does, a redirect without it is refused.
+    let iss = param("iss");
+    if iss.as_ref().is_some_and(|iss| *iss != provider.issuer)
+        || (iss.is_none() && provider.iss_parameter_supported)
     {
         respond(&mut stream, 400, "This sign-in came from an unexpected provider. Close this tab.");
         return Some(Err(Error::Protocol {
@@ -178,7 +186,11 @@ fn handle(
     }
     match param("code").filter(|c| !c.is_empty()) {
         Some(code) => {
-            respond(&mut stream, 200, "Signed in. You can close this tab and return to the terminal.");
+            respond(
+                &mut stream,
+                200,
+                "Authorization received. You can close this tab and return to the terminal.",
+            );
             Some(Ok(AuthorizationCode::new(code)))
         }
         None => {

@@ -1,8 +1,8 @@
 //! Flow `--client-credentials` (RFC 6749 §4.4): a confidential client signs in as itself. For
 //! CI jobs and service accounts.
 //!
-//! The client secret comes from `VOUCH_CLIENT_SECRET`, else stdin (a hidden prompt on a
-//! terminal), else the secret already stored for this profile. Never from argv. It is the
+//! The client secret comes from `VOUCH_CLIENT_SECRET`, else the secret already stored for this
+//! profile, else stdin (a hidden prompt on a terminal). Never from argv. It is the
 //! profile's long-lived credential, so it is stored with the access token and used to mint
 //! the next one.
 
@@ -15,17 +15,19 @@ use crate::secret_input;
 
 pub fn run(ctx: &mut Context, request: &Request<'_>) -> Result<Obtained, Error> {
     let token_url = request.provider.require(&request.provider.token, "token", "--token-url")?.clone();
-    let secret = match ctx.env.get("VOUCH_CLIENT_SECRET") {
-        Some(from_env) => ClientSecret::new(from_env),
-        None => match secret_input::read(ctx, &format!("the client secret of '{}'", request.client.id))? {
-            Some(typed) => ClientSecret::new(typed.as_str()),
-            None => request.stored_client_secret.cloned().ok_or_else(|| {
+    // The environment first, then the secret already stored for this profile (so a re-login
+    // never waits on a stdin nobody writes to), then stdin or a prompt.
+    let secret = match (ctx.env.get("VOUCH_CLIENT_SECRET"), request.stored_client_secret) {
+        (Some(from_env), _) => ClientSecret::new(from_env),
+        (None, Some(stored)) => stored.clone(),
+        (None, None) => secret_input::read(ctx, &format!("the client secret of '{}'", request.client.id))?
+            .map(|typed| ClientSecret::new(typed.as_str()))
+            .ok_or_else(|| {
                 Error::usage(
                     "no client secret was given: set VOUCH_CLIENT_SECRET, or pipe the secret on stdin \
                      (`vouch login NAME --client-credentials < secret-file`)",
                 )
             })?,
-        },
     };
     let client = Client { secret: Some(secret.clone()), ..request.client.clone() };
     mint(ctx, request.profile, &token_url, &client, request.scope).map(|(tokens, critical)| Obtained {

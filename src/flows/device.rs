@@ -22,16 +22,21 @@ pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 /// RFC 8628 §3.5: the default polling interval.
 const DEFAULT_INTERVAL: u64 = 5;
 
+/// The longest polling interval vouch honours, and the longest a device code may live.
+const MAX_INTERVAL: u64 = 60;
+const MAX_EXPIRES_IN: u64 = 24 * 3600;
+
 #[derive(Deserialize)]
 struct Authorization {
     device_code: DeviceCode,
     user_code: String,
-    /// Google calls it `verification_url`.
-    #[serde(alias = "verification_url")]
-    verification_uri: String,
+    verification_uri: Option<String>,
+    /// Google's older name for `verification_uri`.
+    verification_url: Option<String>,
     verification_uri_complete: Option<String>,
-    expires_in: Option<u64>,
-    interval: Option<u64>,
+    /// Numbers, or numeric strings (Entra's v1 endpoint).
+    expires_in: Option<serde_json::Value>,
+    interval: Option<serde_json::Value>,
 }
 
 pub fn run(ctx: &mut Context, request: &Request<'_>) -> Result<Obtained, Error> {
@@ -46,19 +51,26 @@ pub fn run(ctx: &mut Context, request: &Request<'_>) -> Result<Obtained, Error> 
         params.push(("scope", request.scope));
     }
     let response = client.post(ctx, &device_url, &params)?;
-    if let Some(err) = oauth::oauth_error(&response) {
+    if let Some(err) =
+        oauth::oauth_error(&response).filter(|_| response.status < 500 && response.status != 429)
+    {
         return Err(fail(err));
     }
     if !response.is_success() {
         return Err(oauth::unexpected_status(&response, &device_url));
     }
-    let auth: Authorization = serde_json::from_slice(&response.body).map_err(|_| Error::Protocol {
+    let malformed = |what: &str| Error::Protocol {
         endpoint: http::redact(&device_url),
-        reason: "its device authorization response lacks device_code, user_code or verification_uri"
-            .to_string(),
-    })?;
+        reason: format!("its device authorization response {what}"),
+    };
+    let auth: Authorization = serde_json::from_slice(&response.body)
+        .map_err(|_| malformed("is not JSON with device_code and user_code strings"))?;
     let user_code: String = auth.user_code.chars().filter(|c| !c.is_control()).take(64).collect();
-    let verification = http::provider_url(&auth.verification_uri, &http::redact(&device_url))?;
+    let uri = auth
+        .verification_uri
+        .or(auth.verification_url)
+        .ok_or_else(|| malformed("has no verification_uri"))?;
+    let verification = http::provider_url(&uri, &http::redact(&device_url))?;
     let complete = auth
         .verification_uri_complete
         .as_deref()
@@ -70,16 +82,18 @@ pub fn run(ctx: &mut Context, request: &Request<'_>) -> Result<Obtained, Error> 
         (ctx.open_browser)(&target);
     }
 
+    let seconds = |v: &Option<serde_json::Value>| v.as_ref().and_then(oauth::parse_expires_in);
     let started = ctx.now();
-    let expires_at = started + auth.expires_in.unwrap_or(1800);
+    let expires_at = started.saturating_add(seconds(&auth.expires_in).unwrap_or(1800).min(MAX_EXPIRES_IN));
     let deadline = match request.timeout {
-        Some(t) => expires_at.min(started + t.as_secs()),
+        Some(t) => expires_at.min(started.saturating_add(t.as_secs())),
         None => expires_at,
     };
-    let mut interval = auth.interval.unwrap_or(DEFAULT_INTERVAL).max(1);
+    let mut interval = seconds(&auth.interval).unwrap_or(DEFAULT_INTERVAL).clamp(1, MAX_INTERVAL);
     let mut spin = 0usize;
     loop {
-        (ctx.sleep)(Duration::from_secs(interval));
+        let left = deadline.saturating_sub(ctx.now()).max(1);
+        (ctx.sleep)(Duration::from_secs(interval.min(left)));
         let now = ctx.now();
         if now >= deadline {
             clear_progress(ctx);
@@ -105,8 +119,17 @@ pub fn run(ctx: &mut Context, request: &Request<'_>) -> Result<Obtained, Error> 
             }
             Err(GrantError::OAuth { code, .. }) if code == "authorization_pending" => {}
             Err(GrantError::OAuth { code, .. }) if code == "slow_down" => {
-                interval += 5;
+                interval = (interval + 5).min(MAX_INTERVAL);
                 ctx.log(format_args!("device flow: slow_down, polling every {interval} s"));
+            }
+            // RFC 8628 §3.5: on a timeout or an unavailable server, back off and keep polling;
+            // the person may already have approved.
+            Err(GrantError::Failed(err)) if err.exit_code() == crate::error::exit::UNAVAILABLE => {
+                interval = (interval * 2).min(MAX_INTERVAL);
+                ctx.log(format_args!(
+                    "device flow: {} while polling, retrying every {interval} s",
+                    err.class()
+                ));
             }
             Err(other) => {
                 clear_progress(ctx);

@@ -21,6 +21,7 @@ pub fn run(ctx: &mut Context, request: &Request<'_>) -> Result<Obtained, Error> 
             refresh_token: None,
             scope: None,
             id_token: None,
+            refresh_expires_in: None,
         },
         client_secret: None,
         nonce: None,

@@ -293,9 +293,11 @@ mod tests {
             token_type: "Bearer".into(),
             expires_at: None,
             refresh_token: Some(RefreshToken::new("rt-canary")),
+            refresh_expires_at: None,
             scope: None,
             account: None,
             client_secret: None,
+            reauth_required: false,
         }
     }
 

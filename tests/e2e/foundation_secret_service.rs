@@ -53,13 +53,20 @@ fn login_token_status_logout_token() {
 
     vouch.run(&["logout", "p"]).expect(0).leaks_nothing(GOOD);
     assert!(ss.lookup("vouch", "p").is_none(), "logout left the item behind");
+    // RFC 7009: the provider saw the access token revoked.
+    let revocation = &provider.requests_to("/revoke")[0];
+    assert_eq!(revocation.form_value("token").as_deref(), Some(GOOD));
+    assert_eq!(revocation.form_value("token_type_hint").as_deref(), Some("access_token"));
+    assert!(!provider.is_access_token_active(GOOD));
     vouch.run(&["token", "p"]).expect(3).leaks_nothing(GOOD);
     vouch.run(&["status", "p"]).expect(3);
 
     // Logout kept the profile: logging in again needs no flags.
     let config = read_if_exists(&vouch.config_file()).expect("config kept");
     assert!(config.contains(&issuer), "{config}");
-    vouch.run_with_stdin(&["login", "p", "--with-token"], Some(GOOD)).expect(0);
+    let second = "canary-second-token-after-logout";
+    provider.add_access_token(second, "alice");
+    vouch.run_with_stdin(&["login", "p", "--with-token"], Some(second)).expect(0);
     let again: serde_json::Value =
         serde_json::from_slice(&ss.lookup("vouch", "p").expect("stored again")).unwrap();
     assert_eq!(again["generation"], 1, "a fresh login after logout starts a new record");

@@ -268,13 +268,17 @@ fn browser_flow_uses_pkce_s256_state_and_nonce() {
 }
 
 #[test]
-fn a_callback_with_the_wrong_state_ends_the_flow_and_stores_nothing() {
+fn a_callback_with_the_wrong_state_is_refused_and_nothing_is_stored() {
     let p =
         provider(fake_provider::Config { authorize_mode: AuthorizeMode::WrongState, ..Default::default() });
     let h = Harness::new(StoreKind::Mock);
-    let code = h.run_with(&strs(&browser_login(&p)), "", |ctx| ctx.open_browser = browser_that_follows());
+    // A mismatched callback is refused and waiting goes on (a stray request cannot cancel a
+    // login); the real one never comes here, so the login ends at --timeout.
+    let mut args = browser_login(&p);
+    args.extend(["--timeout".to_string(), "2".to_string()]);
+    let code = h.run_with(&strs(&args), "", |ctx| ctx.open_browser = browser_that_follows());
     assert_eq!(code, 10, "{}", h.stderr.text());
-    assert!(h.stderr.text().contains("state"), "{}", h.stderr.text());
+    assert!(h.stderr.text().contains("state that does not match"), "{}", h.stderr.text());
     assert_eq!(
         p.token_requests("authorization_code").len(),
         0,
@@ -388,7 +392,8 @@ fn id_tokens_that_do_not_check_out_are_refused() {
 
 #[test]
 fn a_token_the_userinfo_endpoint_rejects_is_not_stored() {
-    let p = provider(fake_provider::Config::default());
+    // Without an ID token, userinfo is the only confirmation: a 401 there stops the login.
+    let p = provider(fake_provider::Config { issue_id_token: false, ..Default::default() });
     p.set_fault("/userinfo", Fault::status(401, ""), None);
     let h = Harness::new(StoreKind::Mock);
     let code = h.run_with(&strs(&device_login(&p)), "", |ctx| {
@@ -396,6 +401,24 @@ fn a_token_the_userinfo_endpoint_rejects_is_not_stored() {
     });
     assert_eq!(code, 4, "{}", h.stderr.text());
     assert!(h.stored("p").is_none());
+    // The tokens that were minted and not stored were revoked, where the provider allows it.
+    let minted = p.token_requests("urn:ietf:params:oauth:grant-type:device_code").len();
+    assert!(minted >= 1);
+    assert_eq!(p.count("/revoke"), 1, "the unconfirmed refresh token was left valid");
+}
+
+#[test]
+fn a_checked_id_token_confirms_a_token_that_userinfo_refuses() {
+    // Entra: an access token for an api:// resource is refused by Graph's userinfo, but the
+    // token endpoint issued it with a valid ID token over TLS.
+    let p = provider(fake_provider::Config::default());
+    p.set_fault("/userinfo", Fault::status(401, ""), None);
+    let h = Harness::new(StoreKind::Mock);
+    let code = h.run_with(&strs(&device_login(&p)), "", |ctx| {
+        ctx.sleep = user_at_device(&p, &Sleeps::default(), 1, false)
+    });
+    assert_eq!(code, 0, "{}", h.stderr.text());
+    assert_eq!(h.stored("p").unwrap()["account"], "alice", "the account comes from the ID token");
 }
 
 #[test]

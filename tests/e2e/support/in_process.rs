@@ -62,7 +62,8 @@ impl Harness {
         let cli = vouch::cli::Cli::try_parse_from(argv).expect("valid arguments");
         let store = SecretStore::new(self.kind, self.backend.clone(), DEFAULT_TIMEOUT);
         let settings = Settings { verbose: cli.global.verbose, ..vouch::settings(&cli.global) };
-        let mut ctx = Context::detached(settings, Env::default(), Box::new(FixedStore(store)));
+        let env = Env::from_pairs([("HOME", dir.as_str())]);
+        let mut ctx = Context::detached(settings, env, Box::new(FixedStore(store)));
         ctx.stdin = Box::new(std::io::Cursor::new(stdin.as_bytes().to_vec()));
         ctx.stdout = Box::new(self.stdout.clone());
         ctx.stderr = Box::new(self.stderr.clone());
