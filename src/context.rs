@@ -107,6 +107,10 @@ pub type SecretPrompt = Box<dyn FnMut(&str) -> io::Result<String>>;
 /// Opens a URL in the user's browser; returns whether a browser was started.
 pub type BrowserOpener = Box<dyn FnMut(&str) -> bool>;
 
+/// Called at named step boundaries of multi-step writes (rotate, refresh). Always `Ok` in
+/// real use; tests return an error to stop the command there, as if the process had died.
+pub type Checkpoint = Box<dyn FnMut(&str) -> Result<(), Error>>;
+
 /// Everything a command may touch.
 pub struct Context {
     pub settings: Settings,
@@ -120,6 +124,7 @@ pub struct Context {
     pub prompt_secret: SecretPrompt,
     pub open_browser: BrowserOpener,
     pub sleep: Box<dyn FnMut(Duration)>,
+    pub checkpoint: Checkpoint,
     pub stores: Box<dyn StoreOpener>,
     /// SIGINT/SIGTERM handling, installed by the first command that needs it.
     pub interrupts: Option<Interrupts>,
@@ -152,6 +157,7 @@ impl Context {
                 crate::system_browser::open(url, browser.as_deref(), graphical)
             }),
             sleep: Box::new(std::thread::sleep),
+            checkpoint: Box::new(|_| Ok(())),
             stores: Box::new(SystemStores),
             interrupts: None,
             install_signal_handlers: true,
@@ -174,6 +180,7 @@ impl Context {
             prompt_secret: Box::new(|_| Err(io::Error::other("no terminal"))),
             open_browser: Box::new(|_| false),
             sleep: Box::new(std::thread::sleep),
+            checkpoint: Box::new(|_| Ok(())),
             stores,
             interrupts: None,
             install_signal_handlers: false,

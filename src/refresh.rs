@@ -59,6 +59,7 @@ pub fn usable_record(
 /// `None` forces a refresh (`vouch refresh`).
 pub fn refresh(ctx: &mut Context, name: &str, profile: &Profile, seen: Option<u64>) -> Result<Record, Error> {
     let interrupts = ctx.interrupts();
+    (ctx.checkpoint)("refresh:before-lock")?;
     let _lock = ProfileLock::acquire(&ctx.lock_dir()?, name, ctx.settings.lock_wait)?;
     let store = ctx.store()?;
     let current = store.load(name)?.ok_or_else(|| Error::SignedOut { profile: name.to_string() })?;

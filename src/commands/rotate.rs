@@ -77,9 +77,11 @@ pub fn run(args: RotateArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     }
     let current = store.load(&name)?.ok_or_else(|| Error::SignedOut { profile: name.clone() })?;
     store.save(&fallback_entry(&name), &current)?;
+    (ctx.checkpoint)("rotate:fallback-stored")?;
     let options = Options { flow: None, no_open: args.no_open, timeout: None, confidential: false };
     let SignedIn { mut record, provider, client, critical, .. } =
         sign_in::sign_in(ctx, &name, &mut profile, Some(&current), &options)?;
+    (ctx.checkpoint)("rotate:new-grant-obtained")?;
     {
         let _lock = ProfileLock::acquire(&ctx.lock_dir()?, &name, ctx.settings.lock_wait)?;
         let stored = store.load(&name)?;
@@ -87,6 +89,7 @@ pub fn run(args: RotateArgs, ctx: &mut Context) -> Result<Outcome, Error> {
         store.save(&name, &record)?;
     }
     drop(critical);
+    (ctx.checkpoint)("rotate:new-stored")?;
     config.profiles.insert(name.clone(), profile);
     config.save(&dir)?;
     retire_fallback(ctx, &store, &name, &provider, &client, &current, &record)?;
@@ -157,6 +160,7 @@ fn retire_fallback(
         let url = url.clone();
         oauth::revoke(ctx, &url, client, token.expose_secret(), "refresh_token")?;
     }
+    (ctx.checkpoint)("rotate:old-revoked")?;
     store.delete(&fallback_entry(name))?;
     Ok(())
 }

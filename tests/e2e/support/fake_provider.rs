@@ -193,6 +193,9 @@ pub enum Fault {
     Redirect(String),
     /// 200 `application/json`: this many spaces, then `{}`.
     HugeBody(usize),
+    /// Handle the request normally at once (a refresh token is consumed), but hold the answer
+    /// back for this long: the "answer in flight" window of a real network.
+    DelayAnswer(Duration),
 }
 
 impl Fault {
@@ -745,6 +748,11 @@ fn serve_connection(stream: TcpStream, shared: &Shared) {
         return;
     }
     match fault {
+        Some(Fault::DelayAnswer(delay)) => {
+            let response = route(shared, &request);
+            thread::sleep(delay);
+            let _ = write_response(&stream, &response);
+        }
         Some(fault) => apply_fault(&stream, shared, fault),
         None => {
             let response = route(shared, &request);
@@ -774,7 +782,7 @@ fn apply_fault(stream: &TcpStream, shared: &Shared, fault: Fault) {
         Fault::HugeBody(size) => {
             let _ = write_huge_body(stream, size);
         }
-        Fault::Reset => {}
+        Fault::Reset | Fault::DelayAnswer(_) => {}
     }
 }
 

@@ -82,3 +82,28 @@ impl Harness {
         entry.get_secret().ok().map(|b| serde_json::from_slice(&b).unwrap())
     }
 }
+
+impl Harness {
+    /// Write a profile into config.toml (0600) as a login would have.
+    pub fn seed_profile(&self, name: &str, issuer: &str, client_id: &str, flow: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.dir.path().join("config.toml");
+        let mut text = std::fs::read_to_string(&path).unwrap_or_default();
+        text.push_str(&format!(
+            "[profiles.{name}]\nissuer = \"{issuer}\"\nclient_id = \"{client_id}\"\nflow = \"{flow}\"\n\n"
+        ));
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+
+    /// Store a record for `profile` directly in the mock store.
+    pub fn seed_record(&self, profile: &str, record: serde_json::Value) {
+        let entry = self.backend.build(SERVICE, profile, None).unwrap();
+        entry.set_secret(record.to_string().as_bytes()).unwrap();
+    }
+}
+
+/// Unix seconds now.
+pub fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
