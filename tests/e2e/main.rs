@@ -4,6 +4,8 @@ mod cli_definition;
 mod foundation_keyutils;
 mod foundation_secret_service;
 mod in_process;
+mod lifecycle;
+mod lifecycle_e2e;
 mod login_e2e;
 mod login_flows;
 mod support;
