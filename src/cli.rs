@@ -36,6 +36,11 @@ pub struct GlobalArgs {
     /// Log operations, endpoints and status codes to stderr (never secrets)
     #[arg(short, long, global = true)]
     pub verbose: bool,
+
+    /// Never wait for a person unless the command itself is a sign-in; fail with exit 2
+    /// instead [env: VOUCH_NO_INPUT=1; automatic when neither stdin nor stderr is a terminal]
+    #[arg(long, global = true)]
+    pub no_input: bool,
 }
 
 /// The credential stores vouch can use.
@@ -93,6 +98,30 @@ pub enum Command {
         Examples:\n  vouch rotate work\n  printf %s \"$NEW_SECRET\" | vouch rotate ci --client-secret-stdin"
     )]
     Rotate(RotateArgs),
+
+    /// Run a command with a fresh access token in its environment (never in its arguments)
+    #[command(long_about = "Run a command with a fresh access token in its environment only.\n\n\
+        The token goes into VOUCH_TOKEN (or --env VAR), never into argv. The command's exit code \
+        is passed through, and SIGINT and SIGTERM are forwarded to it. If no token can be had, the \
+        command is not run and vouch exits with the classified code.\n\n\
+        Example:\n  vouch exec work -- sh -c 'curl -H \"Authorization: Bearer $VOUCH_TOKEN\" https://api.example.com/'")]
+    Exec(ExecArgs),
+
+    /// git credential helper: `get`, `store` and `erase` on stdin/stdout (gitcredentials(7))
+    #[command(long_about = "git credential helper (gitcredentials(7)).\n\n\
+        `get` answers with a fresh access token for the profile whose hosts match the request, and \
+        nothing at all for other hosts. `store` does nothing: vouch stores only what its provider \
+        confirmed. `erase` drops the cached access token so the next `get` refreshes; it never \
+        deletes the refresh token. Set it up with `vouch setup-git --host HOST`.")]
+    GitCredential(GitCredentialArgs),
+
+    /// Make git use vouch for a host (credential.https://HOST.helper)
+    #[command(long_about = "Make git use vouch for a host.\n\n\
+        Adds HOST to the profile's hosts and sets credential.https://HOST.helper in git's global \
+        (or --local) configuration, first resetting the helpers git would otherwise inherit for \
+        that URL, so no other helper stores vouch's tokens in plaintext. --remove undoes both.\n\n\
+        Example:\n  vouch setup-git --host github.com --profile gh")]
+    SetupGit(SetupGitArgs),
 }
 
 #[derive(Debug, Args)]
@@ -170,6 +199,10 @@ pub struct LoginArgs {
     /// tokens before storing them
     #[arg(long, alias = "verify-url", value_name = "URL")]
     pub userinfo_url: Option<String>,
+
+    /// On success, print the signed-in profile as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -226,11 +259,55 @@ pub struct RotateArgs {
     #[arg(long)]
     pub client_secret_stdin: bool,
 
-    /// Never start an interactive sign-in; fail with exit 2 if one would be needed
-    #[arg(long)]
-    pub no_input: bool,
-
     /// Do not open a browser if an interactive sign-in is needed
     #[arg(long)]
     pub no_open: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Profile name [default: $VOUCH_PROFILE, or the only profile]
+    pub name: Option<String>,
+
+    /// Environment variable that receives the token
+    #[arg(long = "env", value_name = "VAR", default_value = "VOUCH_TOKEN")]
+    pub var: String,
+
+    /// Refresh first unless the token stays valid at least this many seconds
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub min_ttl: u64,
+
+    /// The command and its arguments, after `--`
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct GitCredentialArgs {
+    /// get, store or erase (others are ignored, as git expects)
+    pub operation: String,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("scope").multiple(false))]
+pub struct SetupGitArgs {
+    /// Host to serve: HOST[:PORT][/PATH] over https, or http://HOST:PORT for loopback
+    #[arg(long, value_name = "HOST")]
+    pub host: String,
+
+    /// Profile that answers for the host [default: $VOUCH_PROFILE, or the only profile]
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Write git's global configuration (the default)
+    #[arg(long, group = "scope")]
+    pub global: bool,
+
+    /// Write the current repository's configuration
+    #[arg(long, group = "scope")]
+    pub local: bool,
+
+    /// Undo: remove the host from the profile and vouch from git's configuration
+    #[arg(long)]
+    pub remove: bool,
 }

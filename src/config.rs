@@ -59,6 +59,25 @@ pub struct Profile {
     /// Where tokens are verified (the userinfo endpoint, or `--verify-url`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userinfo_url: Option<String>,
+    /// Git hosts this profile answers for as a credential helper (`setup-git` adds them):
+    /// `HOST[:PORT][/PATH]`, or `http://HOST[:PORT]` for loopback.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
+    /// The username given to git with the token [default: oauth2].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_username: Option<String>,
+    /// How git should send the token: `basic` (username and password, the default) or
+    /// `bearer` (an `Authorization: Bearer` header, when git supports it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_auth: Option<GitAuth>,
+}
+
+/// How git sends the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GitAuth {
+    Basic,
+    Bearer,
 }
 
 /// The ways to sign in.

@@ -39,6 +39,10 @@ impl Env {
         self.vars.get(key).map(String::as_str).filter(|v| !v.is_empty())
     }
 
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     pub fn set(&mut self, key: &str, value: &str) {
         self.vars.insert(key.to_string(), value.to_string());
     }
@@ -59,6 +63,9 @@ pub struct Settings {
     /// `--config-dir`; `None` means the platform default.
     pub config_dir: Option<PathBuf>,
     pub verbose: bool,
+    /// Never wait for a person except in an explicit sign-in (`--no-input`, `VOUCH_NO_INPUT`,
+    /// or neither stdin nor stderr a terminal).
+    pub no_input: bool,
     pub store_timeout: Duration,
     pub http_timeout: Duration,
     /// How long to wait for another process holding a profile's lock.
@@ -71,6 +78,7 @@ impl Default for Settings {
             store: StoreChoice::Auto,
             config_dir: None,
             verbose: false,
+            no_input: false,
             store_timeout: store::DEFAULT_TIMEOUT,
             http_timeout: crate::http::DEFAULT_TIMEOUT,
             lock_wait: crate::lock::DEFAULT_WAIT,
@@ -136,8 +144,15 @@ pub struct Context {
 
 impl Context {
     /// The real world.
-    pub fn system(settings: Settings) -> Self {
+    pub fn system(mut settings: Settings) -> Self {
         let env = Env::from_process();
+        let terminal = Terminal {
+            stdin: io::stdin().is_terminal(),
+            stdout: io::stdout().is_terminal(),
+            stderr: io::stderr().is_terminal(),
+        };
+        settings.no_input |=
+            env.get("VOUCH_NO_INPUT").is_some_and(|v| v != "0") || (!terminal.stdin && !terminal.stderr);
         let browser = env.get("BROWSER").map(str::to_string);
         let graphical = env.get("DISPLAY").is_some() || env.get("WAYLAND_DISPLAY").is_some();
         Context {
@@ -146,11 +161,7 @@ impl Context {
             stdin: Box::new(io::stdin()),
             stdout: Box::new(io::stdout()),
             stderr: Box::new(io::stderr()),
-            terminal: Terminal {
-                stdin: io::stdin().is_terminal(),
-                stdout: io::stdout().is_terminal(),
-                stderr: io::stderr().is_terminal(),
-            },
+            terminal,
             clock: Box::new(|| SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())),
             prompt_secret: Box::new(|prompt| rpassword::prompt_password(prompt)),
             open_browser: Box::new(move |url| {

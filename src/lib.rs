@@ -18,10 +18,14 @@
 //! - [`http`], [`discovery`], [`userinfo`]: talking to the provider;
 //! - [`signals`]: Ctrl-C and SIGTERM, deferred while a credential is being written;
 //! - [`secret_input`], [`system_browser`]: asking the user for secrets, opening URLs;
+//! - [`git`]: the git credential protocol and host patterns;
 //! - [`refresh`]: just-in-time refresh, single flight across processes ([`lock`]);
 //! - [`secret`]: token types that never print themselves.
 
 #![forbid(unsafe_code)]
+// stdout is data (and in `git-credential`, protocol): nothing may print to it, or to stderr,
+// behind the context's back.
+#![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 
 pub mod cli;
 pub mod commands;
@@ -30,6 +34,7 @@ pub mod context;
 pub mod discovery;
 pub mod error;
 pub mod flows;
+pub mod git;
 pub mod http;
 pub mod lock;
 pub mod oauth;
@@ -64,6 +69,7 @@ pub fn settings(global: &GlobalArgs) -> Settings {
         },
         config_dir: global.config_dir.clone(),
         verbose: global.verbose,
+        no_input: global.no_input,
         ..Settings::default()
     }
 }
@@ -77,6 +83,9 @@ pub fn run(command: Command, ctx: &mut Context) -> Result<Outcome, Error> {
         Command::Logout(args) => commands::logout::run(args, ctx),
         Command::Refresh(args) => commands::refresh::run(args, ctx),
         Command::Rotate(args) => commands::rotate::run(args, ctx),
+        Command::Exec(args) => commands::exec::run(args, ctx),
+        Command::GitCredential(args) => commands::git_credential::run(args, ctx),
+        Command::SetupGit(args) => commands::setup_git::run(args, ctx),
     }
 }
 

@@ -14,6 +14,11 @@ const MAX_SECRET_BYTES: u64 = 64 * 1024;
 /// Returns `None` when stdin is not a terminal and holds nothing.
 pub fn read(ctx: &mut Context, what: &str) -> Result<Option<Zeroizing<String>>, Error> {
     let text = if ctx.terminal.stdin {
+        if ctx.settings.no_input {
+            return Err(Error::usage(format!(
+                "{what} is needed, but --no-input (or VOUCH_NO_INPUT) forbids prompting: pipe it on stdin"
+            )));
+        }
         Zeroizing::new((ctx.prompt_secret)(&format!("Paste {what} (input is hidden): ")).map_err(|e| {
             Error::usage(format!("cannot read {what} from the terminal ({e}); pipe it on stdin instead"))
         })?)

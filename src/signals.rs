@@ -11,7 +11,7 @@
 
 use crate::error::Error;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize, Ordering};
 
 const SIGINT: i32 = 2;
 const SIGTERM: i32 = 15;
@@ -23,6 +23,8 @@ struct State {
     pending: AtomicI32,
     /// How many critical sections are open.
     critical: AtomicUsize,
+    /// A child process (`exec`) that receives the signals instead, or 0.
+    forward_to: AtomicU32,
 }
 
 /// The process's interrupt handling, installed once.
@@ -54,6 +56,11 @@ impl Interrupts {
                 let state = interrupts.state.clone();
                 let _ = std::thread::Builder::new().name("vouch-signals".into()).spawn(move || {
                     for signal in signals.forever() {
+                        let child = state.forward_to.load(Ordering::SeqCst);
+                        if child != 0 {
+                            forward(child, signal);
+                            continue;
+                        }
                         // Decide and record under one ordering so a section that is just
                         // closing still sees the pending signal in `check`.
                         state.pending.store(signal, Ordering::SeqCst);
@@ -86,11 +93,29 @@ impl Interrupts {
         }
     }
 
+    /// From now on, pass SIGINT and SIGTERM on to the child `pid` instead of ending vouch.
+    pub fn forward_to(&self, pid: u32) {
+        self.state.forward_to.store(pid, Ordering::SeqCst);
+    }
+
     /// Record a signal as if it had arrived (tests).
     pub fn raise(&self, signal: i32) {
         self.state.pending.store(signal, Ordering::SeqCst);
     }
 }
+
+/// Send `signal` to process `pid`.
+#[cfg(unix)]
+fn forward(pid: u32, signal: i32) {
+    use rustix::process::{Pid, Signal, kill_process};
+    let signal = if signal == SIGTERM { Signal::TERM } else { Signal::INT };
+    if let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) {
+        let _ = kill_process(pid, signal);
+    }
+}
+
+#[cfg(not(unix))]
+fn forward(_: u32, _: i32) {}
 
 fn exit_code(signal: i32) -> u8 {
     match signal {

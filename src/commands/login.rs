@@ -22,6 +22,7 @@ use crate::provider;
 use crate::record::Record;
 use crate::sign_in::{self, Options, SignedIn};
 use crate::store::SecretStore;
+use std::io::Write;
 use std::time::Duration;
 
 pub fn run(args: LoginArgs, ctx: &mut Context) -> Result<Outcome, Error> {
@@ -44,7 +45,7 @@ pub fn run(args: LoginArgs, ctx: &mut Context) -> Result<Outcome, Error> {
         timeout: args.timeout.map(Duration::from_secs),
         confidential: args.confidential,
     };
-    let SignedIn { mut record, provider, client, critical, .. } =
+    let SignedIn { mut record, provider, client, critical, flow } =
         sign_in::sign_in(ctx, &name, &mut profile, previous.as_ref(), &options)?;
 
     // Confirmed by the provider: now, and only now, store it, under the profile lock and on
@@ -74,6 +75,19 @@ pub fn run(args: LoginArgs, ctx: &mut Context) -> Result<Outcome, Error> {
         "Signed in to '{name}'{who}; the credential is in the {}.",
         store.kind().description()
     ));
+    if args.json {
+        let summary = serde_json::json!({
+            "profile": name,
+            "account": record.account,
+            "flow": flow.name(),
+            "expires_at": record.expires_at,
+            "has_refresh_token": record.refresh_token.is_some(),
+            "scope": record.scope,
+            "store": store.kind().id(),
+        });
+        writeln!(ctx.stdout, "{}", serde_json::to_string_pretty(&summary).unwrap_or_default())
+            .map_err(|e| Error::internal(format!("cannot write to stdout: {e}")))?;
+    }
     interrupts.check()?;
     Ok(Outcome::Done)
 }
@@ -135,6 +149,9 @@ fn merge_profile(args: &LoginArgs, existing: Option<&Profile>) -> Result<Profile
         auth_url: pick(&args.auth_url, |p| &p.auth_url),
         revoke_url: pick(&args.revoke_url, |p| &p.revoke_url),
         userinfo_url: pick(&args.userinfo_url, |p| &p.userinfo_url),
+        hosts: existing.map(|p| p.hosts.clone()).unwrap_or_default(),
+        git_username: existing.and_then(|p| p.git_username.clone()),
+        git_auth: existing.and_then(|p| p.git_auth),
     };
     for url in [
         &profile.token_url,

@@ -4,10 +4,13 @@
 //! provider), and write their output through the context. They never pick exit codes for
 //! errors: that is [`crate::error::Error::exit_code`]'s job.
 
+pub mod exec;
+pub mod git_credential;
 pub mod login;
 pub mod logout;
 pub mod refresh;
 pub mod rotate;
+pub mod setup_git;
 pub mod status;
 pub mod token;
 
@@ -20,6 +23,8 @@ pub enum Outcome {
     Done,
     /// Exit 3: the command worked, and what it found is a signed-out profile.
     SignedOut,
+    /// `exec`: the child's own exit code, passed through.
+    Exit(u8),
 }
 
 impl Outcome {
@@ -27,6 +32,7 @@ impl Outcome {
         match self {
             Outcome::Done => exit::OK,
             Outcome::SignedOut => exit::SIGNED_OUT,
+            Outcome::Exit(code) => code,
         }
     }
 }

@@ -69,10 +69,10 @@ pub fn run(args: RotateArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     }
 
     // The provider does not rotate refresh tokens (or there is none): replace the grant.
-    if args.no_input {
+    if ctx.settings.no_input {
         return Err(Error::usage(format!(
             "rotating '{name}' needs a new sign-in because the provider does not rotate refresh tokens; \
-             run `vouch rotate {name}` without --no-input"
+             run `vouch rotate {name}` at a terminal, without --no-input or VOUCH_NO_INPUT"
         )));
     }
     let current = store.load(&name)?.ok_or_else(|| Error::SignedOut { profile: name.clone() })?;

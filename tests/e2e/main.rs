@@ -3,9 +3,11 @@
 mod cli_definition;
 mod foundation_keyutils;
 mod foundation_secret_service;
+mod git_credential;
 mod in_process;
 mod lifecycle;
 mod lifecycle_e2e;
 mod login_e2e;
 mod login_flows;
+mod scripts_and_ci;
 mod support;

@@ -1,0 +1,122 @@
+//! `vouch git-credential get|store|erase`: the git credential helper.
+//!
+//! - `get`: the profile whose hosts match the request's protocol, host (and path, when the
+//!   pattern has one) answers with `username` (the profile's git username, default `oauth2`),
+//!   `password` (the access token, refreshed just in time) and `password_expiry_utc`. If git
+//!   advertised `capability[]=authtype` and the profile wants bearer auth, it answers
+//!   `authtype=Bearer` and `credential=` instead. Unknown hosts get no answer at all, so git
+//!   falls through to its next helper.
+//! - `store`: nothing. vouch stores only what its own provider confirmed.
+//! - `erase`: git saw the token rejected. The cached access token is marked expired so the
+//!   next `get` refreshes; the refresh token is never deleted (deleting it forces a new login
+//!   for what is usually a transient rejection).
+//!
+//! stdout carries only protocol lines, written once at the end; everything else goes to
+//! stderr (the crate denies `print!`/`println!` outright). The helper never prompts: a profile
+//! that needs a new sign-in gets an empty answer and a one-line hint on stderr.
+
+use super::Outcome;
+use crate::cli::GitCredentialArgs;
+use crate::config::{Config, GitAuth, Profile};
+use crate::context::Context;
+use crate::error::Error;
+use crate::git::{self, HostPattern};
+use crate::lock::ProfileLock;
+use crate::record::Record;
+use crate::refresh;
+use std::io::{Read, Write};
+
+/// git's own margin: answer with a token that is good for at least this long.
+const MIN_TTL: u64 = 60;
+
+pub fn run(args: GitCredentialArgs, ctx: &mut Context) -> Result<Outcome, Error> {
+    let mut input = Vec::new();
+    let _ = ctx.stdin.by_ref().take(git::MAX_REQUEST as u64).read_to_end(&mut input);
+    let request = git::Request::parse(&input);
+    match args.operation.as_str() {
+        "get" => get(ctx, &request),
+        "erase" => erase(ctx, &request),
+        // `store`, and operations a newer git may invent: nothing to do.
+        _ => Ok(Outcome::Done),
+    }
+}
+
+/// The profile that answers for this request, if any: the most specific matching pattern.
+pub fn find_profile(config: &Config, request: &git::Request) -> Option<(String, Profile)> {
+    let protocol = request.get("protocol")?;
+    let host = request.get("host")?;
+    let path = request.get("path");
+    config
+        .profiles
+        .iter()
+        .flat_map(|(name, profile)| {
+            profile.hosts.iter().filter_map(move |h| HostPattern::parse(h).ok().map(|p| (name, profile, p)))
+        })
+        .filter(|(_, _, pattern)| pattern.matches(protocol, host, path))
+        .max_by_key(|(_, _, pattern)| pattern.path.as_ref().map_or(0, String::len))
+        .map(|(name, profile, _)| (name.clone(), profile.clone()))
+}
+
+fn get(ctx: &mut Context, request: &git::Request) -> Result<Outcome, Error> {
+    let config = match ctx.config_dir().and_then(|dir| Config::load(&dir)) {
+        Ok(config) => config,
+        Err(err) => return hint(ctx, None, &err),
+    };
+    let Some((name, profile)) = find_profile(&config, request) else {
+        ctx.log(format_args!("git-credential: no profile serves this host"));
+        return Ok(Outcome::Done);
+    };
+    let record = match refresh::usable_record(ctx, &name, &profile, MIN_TTL) {
+        Ok(record) => record,
+        Err(err) => return hint(ctx, Some(&name), &err),
+    };
+    let token = record.access_token.expose_secret();
+    let expiry = record.expires_at.map(|at| at.to_string());
+    let mut answer: Vec<(&str, &str)> = Vec::new();
+    if profile.git_auth == Some(GitAuth::Bearer) && request.has_capability("authtype") {
+        answer.extend([("capability[]", "authtype"), ("authtype", "Bearer"), ("credential", token)]);
+        answer.push(("ephemeral", "true"));
+    } else {
+        answer.push(("username", profile.git_username.as_deref().unwrap_or("oauth2")));
+        answer.push(("password", token));
+    }
+    if let Some(expiry) = &expiry {
+        answer.push(("password_expiry_utc", expiry));
+    }
+    let text = git::format(&answer);
+    ctx.stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| ctx.stdout.flush())
+        .map_err(|e| Error::internal(format!("cannot answer git: {e}")))?;
+    ctx.log(format_args!("git-credential: answered for '{name}'"));
+    Ok(Outcome::Done)
+}
+
+/// git rejected the token we gave: expire the cached access token so the next `get`
+/// refreshes. Only if it is ours and still the stored one; the refresh token is kept.
+fn erase(ctx: &mut Context, request: &git::Request) -> Result<Outcome, Error> {
+    let Ok(config) = ctx.config_dir().and_then(|dir| Config::load(&dir)) else { return Ok(Outcome::Done) };
+    let Some((name, _)) = find_profile(&config, request) else { return Ok(Outcome::Done) };
+    let Some(rejected) = request.get("password").or_else(|| request.get("credential")) else {
+        return Ok(Outcome::Done);
+    };
+    let store = ctx.store()?;
+    let _lock = ProfileLock::acquire(&ctx.lock_dir()?, &name, ctx.settings.lock_wait)?;
+    let Some(record) = store.load(&name)? else { return Ok(Outcome::Done) };
+    if record.access_token.expose_secret() != rejected {
+        return Ok(Outcome::Done);
+    }
+    let now = ctx.now();
+    let expired =
+        Record { generation: record.generation + 1, expires_at: Some(now.saturating_sub(1)), ..record };
+    store.save(&name, &expired)?;
+    ctx.log(format_args!("git-credential: the access token of '{name}' was rejected; it will be refreshed"));
+    Ok(Outcome::Done)
+}
+
+/// No answer for git, and one line for the person on stderr.
+fn hint(ctx: &mut Context, name: Option<&str>, err: &Error) -> Result<Outcome, Error> {
+    let profile = name.map(|n| format!(" for '{n}'")).unwrap_or_default();
+    ctx.note(format_args!("vouch: no token for git{profile}: {err}"));
+    Ok(Outcome::Done)
+}
