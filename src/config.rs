@@ -70,6 +70,10 @@ pub struct Profile {
     /// `bearer` (an `Authorization: Bearer` header, when git supports it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git_auth: Option<GitAuth>,
+    /// `false` once a re-login found that revoking the replaced refresh token also revoked the
+    /// new credential (a provider that revokes whole grants); re-logins then leave it be.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoke_replaced: Option<bool>,
 }
 
 /// How git sends the token.

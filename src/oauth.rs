@@ -282,7 +282,7 @@ pub fn check_id_token(
     token: &IdToken,
     expect: &IdTokenExpectations<'_>,
     from: &str,
-) -> Result<Option<String>, Error> {
+) -> Result<IdClaims, Error> {
     use base64::Engine;
     let protocol = |reason: String| Error::Protocol { endpoint: from.to_string(), reason };
     let payload = token
@@ -332,10 +332,20 @@ pub fn check_id_token(
     {
         return Err(protocol("its id_token does not carry the nonce vouch sent".into()));
     }
-    Ok(["preferred_username", "email", "sub"]
-        .iter()
-        .find_map(|k| claims.get(k).and_then(|v| v.as_str()).filter(|s| !s.is_empty()))
-        .map(sanitize))
+    let text = |key: &str| claims.get(key).and_then(|v| v.as_str()).filter(|s| !s.is_empty()).map(sanitize);
+    Ok(IdClaims {
+        account: ["preferred_username", "email", "sub"].iter().find_map(|k| text(k)),
+        session: text("sid"),
+    })
+}
+
+/// What vouch keeps from a checked ID token.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct IdClaims {
+    /// The most human name of the subject.
+    pub account: Option<String>,
+    /// The provider session (`sid`, OIDC Front/Back-Channel Logout), when the token names one.
+    pub session: Option<String>,
 }
 
 /// Revoke a token (RFC 7009). Best effort is the caller's decision; this reports failures.
@@ -441,7 +451,7 @@ mod tests {
             IdTokenExpectations { issuer: "https://idp", client_id: "cli", nonce: Some("n1"), now: 1000 };
         let good =
             serde_json::json!({"iss":"https://idp","aud":["cli","x"],"exp":2000,"nonce":"n1","email":"a@x"});
-        assert_eq!(check_id_token(&make(good), &expect, "x").unwrap().as_deref(), Some("a@x"));
+        assert_eq!(check_id_token(&make(good), &expect, "x").unwrap().account.as_deref(), Some("a@x"));
         for bad in [
             serde_json::json!({"iss":"https://evil","aud":"cli","exp":2000,"nonce":"n1"}),
             serde_json::json!({"iss":"https://idp","aud":"other","exp":2000,"nonce":"n1"}),

@@ -43,6 +43,9 @@ pub struct Record {
     /// The account the provider confirmed (a username, email or subject), when known.
     #[serde(default)]
     pub account: Option<String>,
+    /// The provider session the credential was issued in (the ID token's `sid`), when known.
+    #[serde(default)]
+    pub session: Option<String>,
     /// A client-credentials profile's client secret: its long-lived credential, which mints
     /// new access tokens.
     #[serde(default)]
@@ -75,6 +78,8 @@ struct Stored<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     account: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    session: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     client_secret: Option<&'a str>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     reauth_required: bool,
@@ -98,6 +103,7 @@ impl Record {
             refresh_expires_at: self.refresh_expires_at,
             scope: self.scope.as_deref(),
             account: self.account.as_deref(),
+            session: self.session.as_deref(),
             client_secret: self.client_secret.as_ref().map(|s| s.expose_secret()),
             reauth_required: self.reauth_required,
         };
@@ -163,6 +169,7 @@ mod tests {
             refresh_expires_at: None,
             scope: Some("openid".into()),
             account: Some("alice".into()),
+            session: None,
             client_secret: None,
             reauth_required: false,
         }

@@ -141,6 +141,7 @@ pub fn renewed_record(current: &Record, tokens: Tokens, now: u64) -> Record {
         refresh_token: tokens.refresh_token.or_else(|| current.refresh_token.clone()),
         scope: tokens.scope.or_else(|| current.scope.clone()),
         account: current.account.clone(),
+        session: current.session.clone(),
         client_secret: current.client_secret.clone(),
         reauth_required: false,
     }

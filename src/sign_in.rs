@@ -10,7 +10,7 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::flows::{self, Obtained};
 use crate::http;
-use crate::oauth::{self, Client, IdTokenExpectations};
+use crate::oauth::{self, Client, IdClaims, IdTokenExpectations};
 use crate::provider::{self, Provider};
 use crate::record::Record;
 use crate::secret::ClientSecret;
@@ -86,8 +86,14 @@ pub fn sign_in(
     let obtained = flows::run(flow, ctx, &request)?;
     // Expiry counts from the moment the tokens arrived, not from after confirmation.
     let now = ctx.now();
-    let account = match confirm(ctx, name, flow, profile, &provider, &obtained) {
-        Ok(account) => account,
+    if scope.split(' ').any(|s| s == "offline_access") && obtained.tokens.refresh_token.is_none() {
+        ctx.note(format_args!(
+            "warning: the provider granted no refresh token although offline_access was asked for; \
+             '{name}' will need a new sign-in when its access token expires"
+        ));
+    }
+    let claims = match confirm(ctx, name, flow, profile, &provider, &obtained) {
+        Ok(claims) => claims,
         Err(err) => {
             // Not stored, so not left valid at the provider either, where it can be helped.
             discard(ctx, &provider, &client, &obtained);
@@ -104,7 +110,8 @@ pub fn sign_in(
         refresh_token: tokens.refresh_token,
         refresh_expires_at: tokens.refresh_expires_in.map(|s| now + s),
         scope: tokens.scope.or_else(|| (!scope.is_empty()).then(|| scope.clone())),
-        account,
+        account: claims.account,
+        session: claims.session,
         client_secret: client_secret.or_else(|| client.secret.clone()),
         reauth_required: false,
     };
@@ -123,9 +130,9 @@ fn confirm(
     profile: &Profile,
     provider: &Provider,
     obtained: &Obtained,
-) -> Result<Option<String>, Error> {
+) -> Result<IdClaims, Error> {
     let tokens = &obtained.tokens;
-    let mut account = None;
+    let mut claims = IdClaims::default();
     if let Some(id_token) = &tokens.id_token {
         let from = provider.token.as_ref().map_or(provider.issuer.clone(), http::redact);
         let expect = IdTokenExpectations {
@@ -134,7 +141,7 @@ fn confirm(
             nonce: obtained.nonce.as_deref(),
             now: ctx.now(),
         };
-        account = oauth::check_id_token(id_token, &expect, &from)?;
+        claims = oauth::check_id_token(id_token, &expect, &from)?;
     }
     let granted = tokens.scope.as_deref().unwrap_or(&profile.scopes.join(" ")).to_string();
     // A client-credentials token was issued to the client itself: there is no user to ask
@@ -147,7 +154,7 @@ fn confirm(
         (Some(url), _) if flow == Flow::Token || userinfo_allowed => {
             let url = url.clone();
             match userinfo::confirm(ctx, &url, &tokens.access_token, name) {
-                Ok(Some(name)) => account = Some(name),
+                Ok(Some(name)) => claims.account = Some(name),
                 Ok(None) => {}
                 // A token for another resource (Entra: an api:// scope) is refused by the
                 // userinfo endpoint; when a valid ID token already came with it from the
@@ -168,28 +175,70 @@ fn confirm(
         }
         _ => {}
     }
-    Ok(account)
+    Ok(claims)
 }
 
-/// Revoke the refresh token a new sign-in replaced, when it differs. Best effort: the old
-/// grant would otherwise stay valid at the provider until it expires.
+/// Whether the replaced credential may belong to the same grant as the new one, so that
+/// revoking it would revoke the new one too (RFC 7009 §2.1 lets a provider revoke the whole
+/// grant): both were issued in the same provider session (`sid`).
+pub fn may_share_grant(old: &Record, new: &Record) -> bool {
+    old.session.is_some() && old.session == new.session
+}
+
+/// Revoke the refresh token a new sign-in replaced, when it differs and cannot share the new
+/// credential's grant. Best effort: failing to revoke is a warning. But a provider that
+/// revokes the new credential along with the old one is caught: the new access token is
+/// checked again where a userinfo endpoint allows it, and if it died the record is marked
+/// `reauth_required` and the error says to sign in again.
 pub fn revoke_replaced(
     ctx: &mut Context,
+    name: &str,
     provider: &Provider,
     client: &Client,
     previous: Option<&Record>,
     new: &Record,
-) {
-    let (Some(old), Some(url)) = (previous.and_then(|r| r.refresh_token.as_ref()), provider.revoke.clone())
-    else {
-        return;
-    };
+) -> Result<(), Error> {
+    let (Some(previous), Some(url)) = (previous, provider.revoke.clone()) else { return Ok(()) };
+    let Some(old) = &previous.refresh_token else { return Ok(()) };
     if new.refresh_token.as_ref().is_some_and(|t| t.same_as(old)) {
-        return;
+        return Ok(());
     }
+    if may_share_grant(previous, new) {
+        ctx.log(format_args!(
+            "sign-in: the replaced credential shares the provider session; not revoking it"
+        ));
+        return Ok(());
+    }
+    // Can the new access token be checked at userinfo? Only then can a revocation that took
+    // the new credential down be noticed afterwards.
+    let openid = new.scope.as_deref().is_some_and(|s| s.split(' ').any(|s| s == "openid"));
+    let checkable = provider
+        .userinfo
+        .clone()
+        .filter(|_| openid)
+        .filter(|url| userinfo::confirm(ctx, url, &new.access_token, name).is_ok());
     let client = Client { secret: new.client_secret.clone(), ..client.clone() };
     if let Err(err) = oauth::revoke(ctx, &url, &client, old.expose_secret(), "refresh_token") {
         ctx.note(format_args!("warning: could not revoke the replaced refresh token ({})", err.class()));
+        return Ok(());
+    }
+    let Some(userinfo_url) = checkable else { return Ok(()) };
+    match userinfo::confirm(ctx, &userinfo_url, &new.access_token, name) {
+        Err(Error::Rejected { .. }) => {
+            let store = ctx.store()?;
+            store.save(
+                name,
+                &Record { generation: new.generation + 1, reauth_required: true, ..new.clone() },
+            )?;
+            Err(Error::Rejected {
+                profile: name.to_string(),
+                reason:
+                    "the provider revoked the new sign-in together with the replaced one (it shares their \
+                         grant); the old grant is gone now, so signing in again will stick"
+                        .to_string(),
+            })
+        }
+        _ => Ok(()),
     }
 }
 

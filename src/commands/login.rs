@@ -69,7 +69,18 @@ pub fn run(args: LoginArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     drop(writing);
     drop(critical);
 
-    sign_in::revoke_replaced(ctx, &provider, &client, replaced.as_ref(), &record);
+    let revoke = config.profiles.get(&name).is_none_or(|p| p.revoke_replaced != Some(false));
+    if revoke
+        && let Err(err) = sign_in::revoke_replaced(ctx, &name, &provider, &client, replaced.as_ref(), &record)
+    {
+        // This provider revokes a whole grant, and the new credential shared it: never revoke
+        // on this profile's re-logins again.
+        if let Some(profile) = config.profiles.get_mut(&name) {
+            profile.revoke_replaced = Some(false);
+        }
+        config.save(&dir)?;
+        return Err(err);
+    }
     let who = record.account.as_ref().map(|a| format!(" as {a}")).unwrap_or_default();
     ctx.note(format_args!(
         "Signed in to '{name}'{who}; the credential is in the {}.",
@@ -152,6 +163,7 @@ fn merge_profile(args: &LoginArgs, existing: Option<&Profile>) -> Result<Profile
         hosts: existing.map(|p| p.hosts.clone()).unwrap_or_default(),
         git_username: existing.and_then(|p| p.git_username.clone()),
         git_auth: existing.and_then(|p| p.git_auth),
+        revoke_replaced: existing.and_then(|p| p.revoke_replaced),
     };
     for url in [
         &profile.token_url,

@@ -156,6 +156,7 @@ fn retire_fallback(
 ) -> Result<(), Error> {
     if let (Some(url), Some(token)) = (&provider.revoke, &old.refresh_token)
         && !new.refresh_token.as_ref().is_some_and(|t| t.same_as(token))
+        && !sign_in::may_share_grant(old, new)
     {
         let url = url.clone();
         oauth::revoke(ctx, &url, client, token.expose_secret(), "refresh_token")?;

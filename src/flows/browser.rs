@@ -62,6 +62,10 @@ pub fn run(ctx: &mut Context, request: &Request<'_>) -> Result<Obtained, Error> 
         if let Some(nonce) = &nonce {
             query.append_pair("nonce", nonce);
         }
+        // OIDC Core §11: offline access needs `prompt=consent`, or the provider may drop it.
+        if request.scope.split(' ').any(|s| s == "offline_access") {
+            query.append_pair("prompt", "consent");
+        }
     }
     let _ = writeln!(ctx.stderr, "To sign in to '{}', open this URL in a browser:\n  {url}", request.profile);
     let _ = ctx.stderr.flush();

@@ -296,6 +296,7 @@ mod tests {
             refresh_expires_at: None,
             scope: None,
             account: None,
+            session: None,
             client_secret: None,
             reauth_required: false,
         }

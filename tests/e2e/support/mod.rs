@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fake_provider;
+pub mod git_server;
 pub mod in_process;
 pub mod secret_service;
 

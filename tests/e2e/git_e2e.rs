@@ -1,0 +1,185 @@
+//! Real git against a loopback smart-HTTP server that accepts only tokens the fake provider
+//! says are valid, with vouch as the credential helper installed by `vouch setup-git`.
+
+use crate::support::Vouch;
+use crate::support::fake_provider::FakeProvider;
+use crate::support::git_server::GitServer;
+use crate::support::in_process::now;
+use crate::support::secret_service::SecretService;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+
+struct World {
+    ss: SecretService,
+    provider: Arc<FakeProvider>,
+    server: GitServer,
+    vouch: Vouch,
+    work: tempfile::TempDir,
+}
+
+impl World {
+    /// Profile `p` signed in with a token valid for `ttl` seconds, a repo, and no git setup yet.
+    fn new(ttl: i64) -> (World, String, String) {
+        let ss = SecretService::start();
+        let provider = Arc::new(FakeProvider::start());
+        let check = provider.clone();
+        let server = GitServer::start(Arc::new(move |token: &str| check.is_access_token_active(token)));
+        server.create_repo("repo.git");
+        let mut vouch = Vouch::new("secret-service", ss.env());
+        vouch.set_env("GIT_TERMINAL_PROMPT", "0");
+        vouch.set_env("GIT_CONFIG_NOSYSTEM", "1");
+        let (access, refresh) = provider.issue_grant("alice", "openid");
+        std::fs::create_dir_all(vouch.config_dir()).unwrap();
+        std::fs::write(
+            vouch.config_file(),
+            format!(
+                "[profiles.p]\nissuer = \"{}\"\nclient_id = \"cli\"\nflow = \"device\"\n",
+                provider.issuer()
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(vouch.config_file(), std::fs::Permissions::from_mode(0o600)).unwrap();
+        let record = serde_json::json!({"version":1,"generation":1,"access_token":access,"token_type":"Bearer",
+            "expires_at": now() as i64 + ttl, "refresh_token": refresh});
+        ss.store("vouch", "p", record.to_string().as_bytes());
+        let work = tempfile::tempdir().unwrap();
+        (World { ss, provider, server, vouch, work }, access, refresh)
+    }
+
+    /// `git ARGS` in `dir` with the same environment vouch gets (private HOME, bus, config).
+    fn git(&self, dir: &Path, args: &[&str]) -> Output {
+        let mut cmd = self.vouch.command(&[]);
+        let envs: Vec<(String, String)> = cmd
+            .get_envs()
+            .filter_map(|(k, v)| Some((k.to_str()?.to_string(), v?.to_str()?.to_string())))
+            .collect();
+        cmd = Command::new(self.server.git());
+        cmd.env_clear().envs(envs).current_dir(dir).args(args).stdin(Stdio::null());
+        cmd.output().expect("run git")
+    }
+
+    fn setup_git(&self) {
+        let host = format!("http://{}", self.server.host());
+        self.vouch.run(&["setup-git", "--host", &host, "--profile", "p"]).expect(0);
+    }
+
+    fn stored(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.ss.lookup("vouch", "p").unwrap()).unwrap()
+    }
+}
+
+fn ok(out: &Output) {
+    assert!(out.status.success(), "git failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn setup_git_then_plain_clone_and_push_work_without_a_prompt() {
+    let (w, access, _) = World::new(3600);
+    w.setup_git();
+    let key = format!("credential.http://{}.helper", w.server.host());
+    let helpers = w.git(w.work.path(), &["config", "--global", "--get-all", &key]);
+    let helpers = String::from_utf8_lossy(&helpers.stdout).to_string();
+    let lines: Vec<&str> = helpers.lines().collect();
+    assert_eq!(lines.len(), 2, "{helpers}");
+    assert_eq!(lines[0], "", "the inherited helper list is reset first");
+    assert!(lines[1].starts_with("!'") && lines[1].ends_with("' git-credential"), "{helpers}");
+    assert!(std::fs::read_to_string(w.vouch.config_file()).unwrap().contains(&w.server.host()));
+
+    ok(&w.git(w.work.path(), &["clone", &w.server.url("repo.git"), "clone"]));
+    let clone = w.work.path().join("clone");
+    std::fs::write(clone.join("new.txt"), "hello").unwrap();
+    ok(&w.git(&clone, &["add", "new.txt"]));
+    ok(&w.git(&clone, &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-m", "new"]));
+    ok(&w.git(&clone, &["push", "origin", "HEAD:main"]));
+    assert_eq!(w.server.commit_count("repo.git"), 2, "the push did not land");
+    let authorized: Vec<_> = w.server.seen().into_iter().filter(|s| s.authorized).collect();
+    assert!(!authorized.is_empty());
+    assert!(authorized.iter().all(|s| s.password.as_deref() == Some(access.as_str())));
+    assert!(authorized.iter().all(|s| s.username.as_deref() == Some("oauth2")));
+
+    // --remove undoes both halves.
+    let host = format!("http://{}", w.server.host());
+    w.vouch.run(&["setup-git", "--host", &host, "--profile", "p", "--remove"]).expect(0);
+    let after = w.git(w.work.path(), &["config", "--global", "--get-all", &key]);
+    assert!(String::from_utf8_lossy(&after.stdout).trim().is_empty());
+    assert!(!std::fs::read_to_string(w.vouch.config_file()).unwrap().contains(&w.server.host()));
+}
+
+#[test]
+fn an_expiring_token_is_refreshed_just_in_time_for_git() {
+    let (w, access, old_refresh) = World::new(3600);
+    w.setup_git();
+    ok(&w.git(w.work.path(), &["clone", &w.server.url("repo.git"), "clone"]));
+    // Later, the token is about to expire: the next fetch refreshes first.
+    let mut record = w.stored();
+    record["expires_at"] = serde_json::json!(now() + 10);
+    w.ss.store("vouch", "p", record.to_string().as_bytes());
+    ok(&w.git(&w.work.path().join("clone"), &["fetch"]));
+    let fresh = w.stored()["access_token"].as_str().unwrap().to_string();
+    assert_ne!(fresh, access);
+    assert_eq!(w.provider.token_requests("refresh_token").len(), 1);
+    assert!(!w.provider.is_refresh_token_active(&old_refresh));
+    let last = w.server.seen().into_iter().rev().find(|s| s.authorized).unwrap();
+    assert_eq!(last.password.as_deref(), Some(fresh.as_str()));
+}
+
+#[test]
+fn a_rejected_token_is_erased_and_the_next_attempt_refreshes() {
+    let (w, access, refresh) = World::new(3600);
+    w.setup_git();
+    // The provider revoked the access token early; vouch still thinks it is good for an hour.
+    w.provider.expire_access_token(&access);
+    let first = w.git(w.work.path(), &["clone", &w.server.url("repo.git"), "clone"]);
+    assert!(!first.status.success(), "the server accepted a dead token");
+    let record = w.stored();
+    assert_eq!(record["refresh_token"], refresh, "erase dropped the refresh token");
+    assert!(record["expires_at"].as_u64().unwrap() < now(), "erase did not expire the cached token");
+    // Next attempt: a just-in-time refresh, then success, with no new login.
+    ok(&w.git(w.work.path(), &["clone", &w.server.url("repo.git"), "clone"]));
+    assert_eq!(w.provider.token_requests("refresh_token").len(), 1);
+    assert_ne!(w.stored()["access_token"], access);
+}
+
+#[test]
+fn an_unknown_host_falls_through_to_the_next_helper() {
+    let (w, _, _) = World::new(3600);
+    w.setup_git();
+    // vouch itself answers nothing for a host no profile serves.
+    let run = w
+        .vouch
+        .run_with_stdin(&["git-credential", "get"], Some("protocol=https\nhost=elsewhere.example\n\n"));
+    run.expect(0);
+    assert_eq!(run.stdout, "");
+    // Through git: vouch first, then a second helper that does answer.
+    let mut cmd = w.vouch.command(&[]);
+    let envs: Vec<(String, String)> = cmd
+        .get_envs()
+        .filter_map(|(k, v)| Some((k.to_str()?.to_string(), v?.to_str()?.to_string())))
+        .collect();
+    cmd = Command::new(w.server.git());
+    let mut fill_child = cmd
+        .env_clear()
+        .envs(envs)
+        .args([
+            "-c",
+            "credential.helper=",
+            "-c",
+            &format!("credential.helper=!'{}' git-credential", env!("CARGO_BIN_EXE_vouch")),
+            "-c",
+            "credential.helper=!f() { echo username=next; echo password=next-helper; }; f",
+            "credential",
+            "fill",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    fill_child.stdin.take().unwrap().write_all(b"protocol=https\nhost=elsewhere.example\n\n").unwrap();
+    let out = fill_child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("password=next-helper"));
+}
