@@ -7,13 +7,17 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
-/// Sign in to OAuth 2.0 / OpenID Connect providers and hand tokens to people, scripts, CI and git.
-///
-/// Tokens live only in the operating system's credential store (Secret Service or kernel
-/// keyutils on Linux, Keychain on macOS, Credential Manager on Windows). vouch never falls back
-/// to a plaintext file.
+/// Sign in to OAuth 2.0 / OpenID Connect providers; hand tokens to people, scripts, CI and git.
+/// Tokens live only in the OS credential store, never in a plaintext file.
 #[derive(Debug, Parser)]
-#[command(name = "vouch", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "vouch",
+    version,
+    propagate_version = true,
+    max_term_width = 100,
+    after_help = "Exit codes: 0 ok, 2 usage, 3 signed out, 4 rejected, 5 unavailable, 6 store locked, \
+                  7 no secure store, 8 unreadable, 9 protocol, 10 denied (man vouch)."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -25,8 +29,8 @@ pub struct Cli {
 /// Options every command accepts.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Credential store to use
-    #[arg(long, global = true, env = "VOUCH_STORE", value_enum, default_value_t = StoreArg::Auto)]
+    /// Credential store: auto, secret-service, keyutils (until reboot), keychain, windows
+    #[arg(long, global = true, env = "VOUCH_STORE", value_enum, default_value_t = StoreArg::Auto, hide_possible_values = true)]
     pub store: StoreArg,
 
     /// Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]
@@ -37,8 +41,7 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true)]
     pub verbose: bool,
 
-    /// Never wait for a person unless the command itself is a sign-in; fail with exit 2
-    /// instead [env: VOUCH_NO_INPUT=1; automatic when neither stdin nor stderr is a terminal]
+    /// Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]
     #[arg(long, global = true)]
     pub no_input: bool,
 }
@@ -81,9 +84,6 @@ pub enum Command {
         Example:\n  curl -H \"Authorization: Bearer $(vouch token work)\" https://api.example.com/")]
     Token(TokenArgs),
 
-    /// Revoke and delete a profile's stored credential (keeps its settings)
-    Logout(LogoutArgs),
-
     /// Renew the access token now with the refresh token (or the client secret)
     Refresh(RefreshArgs),
 
@@ -98,6 +98,9 @@ pub enum Command {
         Examples:\n  vouch rotate work\n  printf %s \"$NEW_SECRET\" | vouch rotate ci --client-secret-stdin"
     )]
     Rotate(RotateArgs),
+
+    /// Revoke and delete a profile's stored credential (keeps its settings)
+    Logout(LogoutArgs),
 
     /// Run a command with a fresh access token in its environment (never in its arguments)
     #[command(long_about = "Run a command with a fresh access token in its environment only.\n\n\
@@ -122,6 +125,12 @@ pub enum Command {
         that URL, so no other helper stores vouch's tokens in plaintext. --remove undoes both.\n\n\
         Example:\n  vouch setup-git --host github.com --profile gh")]
     SetupGit(SetupGitArgs),
+
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    #[command(long_about = "Print a shell completion script to stdout.\n\n\
+        Examples:\n  vouch completions bash > ~/.local/share/bash-completion/completions/vouch\n  \
+        vouch completions zsh > \"${fpath[1]}/_vouch\"\n  vouch completions fish > ~/.config/fish/completions/vouch.fish")]
+    Completions(CompletionsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -138,8 +147,8 @@ pub struct LoginArgs {
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
 
-    /// Scope to request; repeat it or separate scopes with spaces
-    /// [default: the profile's, else "openid offline_access" for OpenID providers]
+    /// Scope to request; repeat it or separate scopes with spaces [default: the profile's, else
+    /// "openid", plus "offline_access" when the OpenID provider offers it]
     #[arg(long = "scope", value_name = "SCOPE")]
     pub scopes: Vec<String>,
 
@@ -310,4 +319,11 @@ pub struct SetupGitArgs {
     /// Undo: remove the host from the profile and vouch from git's configuration
     #[arg(long)]
     pub remove: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }

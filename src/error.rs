@@ -23,6 +23,52 @@ pub mod exit {
     pub const DENIED: u8 = 10;
     pub const SIGINT: u8 = 130;
     pub const SIGTERM: u8 = 143;
+
+    /// The table as documented: code, meaning, what the user does. The README, the man pages
+    /// and `--help` show it; a test checks the README against it.
+    pub const TABLE: &[(u8, &str, &str)] = &[
+        (OK, "success", ""),
+        (INTERNAL, "unexpected internal error", "report it"),
+        (
+            USAGE,
+            "usage or configuration error (bad flags, unknown profile, invalid config file, plain-http URL, a prompt that --no-input forbids)",
+            "fix the command or config",
+        ),
+        (SIGNED_OUT, "signed out: no credential stored for the profile (a normal state)", "vouch login NAME"),
+        (
+            REJECTED,
+            "the provider rejected the credential (invalid_grant, revoked or expired refresh token, 401 on verification, bad client secret)",
+            "log in again",
+        ),
+        (
+            UNAVAILABLE,
+            "the provider or network is temporarily unavailable (connect failure, timeout, 5xx, 429), or another vouch held the profile lock too long",
+            "retry later",
+        ),
+        (
+            STORE_LOCKED,
+            "the credential store is locked, needs you to unlock it, or did not answer in time",
+            "unlock it, retry",
+        ),
+        (
+            NO_STORE,
+            "no usable secure credential store, or the credential is too large for it",
+            "install or configure one",
+        ),
+        (
+            UNREADABLE,
+            "the stored credential is unreadable (corrupt, undecodable, unknown record version)",
+            "vouch logout NAME, then log in",
+        ),
+        (
+            PROTOCOL,
+            "the provider's answer broke the protocol, or it is misconfigured (malformed JSON, missing fields, issuer mismatch, redirect, bad TLS)",
+            "fix the provider config",
+        ),
+        (DENIED, "authorization was denied or expired before it was approved", "log in again"),
+        (SIGINT, "interrupted by SIGINT", ""),
+        (SIGTERM, "interrupted by SIGTERM", ""),
+    ];
 }
 
 /// Everything that can go wrong, grouped by cause.
@@ -248,6 +294,30 @@ mod tests {
         for (err, code) in cases {
             assert_eq!(err.exit_code(), code, "{err}");
             assert!(!err.to_string().is_empty());
+        }
+    }
+
+    #[test]
+    fn every_code_an_error_can_have_is_in_the_documented_table() {
+        let codes: Vec<u8> = exit::TABLE.iter().map(|(c, _, _)| *c).collect();
+        for code in 0..=255u8 {
+            let used = [
+                Error::usage("x"),
+                Error::NoProfiles,
+                Error::Rejected { profile: "p".into(), reason: "r".into() },
+                Error::Unavailable { endpoint: "e".into(), reason: "r".into() },
+                Error::StoreLocked { store: "s", reason: "r".into() },
+                Error::NoSecureStore { reason: "r".into(), remedy: "m".into() },
+                Error::Unreadable { profile: "p".into(), reason: "r".into() },
+                Error::Protocol { endpoint: "e".into(), reason: "r".into() },
+                Error::Denied { reason: "r".into() },
+                Error::Interrupted { signal: 2 },
+                Error::Interrupted { signal: 15 },
+                Error::internal("x"),
+            ]
+            .iter()
+            .any(|e| e.exit_code() == code);
+            assert!(!used || codes.contains(&code), "exit {code} is not documented");
         }
     }
 

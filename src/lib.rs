@@ -8,7 +8,7 @@
 //! - [`cli`]: clap definitions, nothing else;
 //! - [`commands`]: one module per subcommand;
 //! - [`context`]: every side effect (env, stdio, clock, store, HTTP) behind one struct;
-//! - [`error`]: the error enum and the exit-code table;
+//! - [`error`]: the error enum and the exit-code table; [`docs`]: completions and man pages;
 //! - [`store`]: the storage core on the OS credential store; [`record`]: what it stores;
 //! - [`config`]: profiles in `config.toml`;
 //! - [`flows`]: the login flows (device, browser, client credentials, pasted token), and
@@ -32,6 +32,7 @@ pub mod commands;
 pub mod config;
 pub mod context;
 pub mod discovery;
+pub mod docs;
 pub mod error;
 pub mod flows;
 pub mod git;
@@ -86,6 +87,7 @@ pub fn run(command: Command, ctx: &mut Context) -> Result<Outcome, Error> {
         Command::Exec(args) => commands::exec::run(args, ctx),
         Command::GitCredential(args) => commands::git_credential::run(args, ctx),
         Command::SetupGit(args) => commands::setup_git::run(args, ctx),
+        Command::Completions(args) => commands::completions::run(args, ctx),
     }
 }
 

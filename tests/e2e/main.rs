@@ -1,6 +1,7 @@
 //! One integration-test crate (one link) for every end-to-end test.
 
 mod cli_definition;
+mod docs;
 mod foundation_keyutils;
 mod foundation_secret_service;
 mod git_credential;

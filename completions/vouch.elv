@@ -1,0 +1,220 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[vouch] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'vouch'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'vouch'= {
+            cand --store 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows'
+            cand --config-dir 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]'
+            cand -v 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --verbose 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --no-input 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand login 'Sign in and store the credential once the provider has confirmed it'
+            cand status 'Show whether profiles are signed in (offline unless --verify)'
+            cand token 'Print a profile''s access token to stdout'
+            cand refresh 'Renew the access token now with the refresh token (or the client secret)'
+            cand rotate 'Replace the long-lived credential with a fresh one, never losing a working one'
+            cand logout 'Revoke and delete a profile''s stored credential (keeps its settings)'
+            cand exec 'Run a command with a fresh access token in its environment (never in its arguments)'
+            cand git-credential 'git credential helper: `get`, `store` and `erase` on stdin/stdout (gitcredentials(7))'
+            cand setup-git 'Make git use vouch for a host (credential.https://HOST.helper)'
+            cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'vouch;login'= {
+            cand --issuer 'Issuer URL of the provider (needed the first time, unless --provider)'
+            cand --client-id 'OAuth client id (needed the first time)'
+            cand --scope 'Scope to request; repeat it or separate scopes with spaces [default: the profile''s, else "openid", plus "offline_access" when the OpenID provider offers it]'
+            cand --provider 'Built-in provider preset, used instead of discovery (bring your own OAuth App client id)'
+            cand --timeout 'Give up waiting for approval after this many seconds (1 to 86400)'
+            cand --token-url 'Token endpoint, for providers without discovery'
+            cand --device-url 'Device authorization endpoint, for providers without discovery'
+            cand --auth-url 'Authorization endpoint, for providers without discovery'
+            cand --revoke-url 'Revocation endpoint (RFC 7009), for providers without discovery'
+            cand --userinfo-url 'Userinfo endpoint, or any URL that answers 2xx to a valid bearer token; used to confirm tokens before storing them'
+            cand --store 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows'
+            cand --config-dir 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]'
+            cand --device 'Device authorization (RFC 8628): show a code to enter on another device [default when the provider offers it]'
+            cand --browser 'Authorization code with PKCE in the system browser, redirected to 127.0.0.1'
+            cand --client-credentials 'Sign in as a confidential client (CI, service accounts); the client secret comes from VOUCH_CLIENT_SECRET, stdin, or a hidden prompt, never the command line'
+            cand --with-token 'Store an existing access token read from stdin (or a hidden prompt), once the provider accepts it'
+            cand --no-open 'Do not open a browser (the URL is printed on stderr either way)'
+            cand --confidential 'The client has a secret even though a person signs in (Google''s desktop and TV clients): authenticate with the one in VOUCH_CLIENT_SECRET, and keep it for refreshes'
+            cand --json 'On success, print the signed-in profile as JSON on stdout'
+            cand -v 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --verbose 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --no-input 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vouch;status'= {
+            cand --store 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows'
+            cand --config-dir 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]'
+            cand --json 'Print JSON: an object for a named profile, an array otherwise'
+            cand --verify 'Also ask the provider whether each stored token is still accepted'
+            cand -v 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --verbose 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --no-input 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vouch;token'= {
+            cand --min-ttl 'Refresh first unless the token stays valid at least this many seconds'
+            cand --store 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows'
+            cand --config-dir 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]'
+            cand --json 'Print JSON with the token, its type and expiry instead of the bare token'
+            cand -v 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --verbose 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --no-input 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vouch;refresh'= {
+            cand --store 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows'
+            cand --config-dir 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]'
+            cand -v 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --verbose 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --no-input 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vouch;rotate'= {
+            cand --store 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows'
+            cand --config-dir 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]'
+            cand --client-secret-stdin 'Client-credentials profiles: read the new client secret from stdin'
+            cand --no-open 'Do not open a browser if an interactive sign-in is needed'
+            cand -v 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --verbose 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --no-input 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vouch;logout'= {
+            cand --store 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows'
+            cand --config-dir 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]'
+            cand --all 'Sign out of every profile'
+            cand -v 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --verbose 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --no-input 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vouch;exec'= {
+            cand --env 'Environment variable that receives the token'
+            cand --min-ttl 'Refresh first unless the token stays valid at least this many seconds'
+            cand --store 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows'
+            cand --config-dir 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]'
+            cand -v 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --verbose 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --no-input 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vouch;git-credential'= {
+            cand --store 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows'
+            cand --config-dir 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]'
+            cand -v 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --verbose 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --no-input 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vouch;setup-git'= {
+            cand --host 'Host to serve: HOST[:PORT][/PATH] over https, or http://HOST:PORT for loopback'
+            cand --profile 'Profile that answers for the host [default: $VOUCH_PROFILE, or the only profile]'
+            cand --store 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows'
+            cand --config-dir 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]'
+            cand --global 'Write git''s global configuration (the default)'
+            cand --local 'Write the current repository''s configuration'
+            cand --remove 'Undo: remove the host from the profile and vouch from git''s configuration'
+            cand -v 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --verbose 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --no-input 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vouch;completions'= {
+            cand --store 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows'
+            cand --config-dir 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]'
+            cand -v 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --verbose 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --no-input 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vouch;help'= {
+            cand login 'Sign in and store the credential once the provider has confirmed it'
+            cand status 'Show whether profiles are signed in (offline unless --verify)'
+            cand token 'Print a profile''s access token to stdout'
+            cand refresh 'Renew the access token now with the refresh token (or the client secret)'
+            cand rotate 'Replace the long-lived credential with a fresh one, never losing a working one'
+            cand logout 'Revoke and delete a profile''s stored credential (keeps its settings)'
+            cand exec 'Run a command with a fresh access token in its environment (never in its arguments)'
+            cand git-credential 'git credential helper: `get`, `store` and `erase` on stdin/stdout (gitcredentials(7))'
+            cand setup-git 'Make git use vouch for a host (credential.https://HOST.helper)'
+            cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'vouch;help;login'= {
+        }
+        &'vouch;help;status'= {
+        }
+        &'vouch;help;token'= {
+        }
+        &'vouch;help;refresh'= {
+        }
+        &'vouch;help;rotate'= {
+        }
+        &'vouch;help;logout'= {
+        }
+        &'vouch;help;exec'= {
+        }
+        &'vouch;help;git-credential'= {
+        }
+        &'vouch;help;setup-git'= {
+        }
+        &'vouch;help;completions'= {
+        }
+        &'vouch;help;help'= {
+        }
+    ]
+    $completions[$command]
+}
