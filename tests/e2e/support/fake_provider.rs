@@ -100,6 +100,8 @@ pub struct Config {
     pub refresh_token_expires_in: Option<i64>,
     /// The end user who "logs in" at `/authorize` and approves device codes.
     pub subject: String,
+    /// The loopback port to listen on; 0 picks a free one (read only at start).
+    pub port: u16,
 }
 
 impl Default for Config {
@@ -123,6 +125,7 @@ impl Default for Config {
             authorize_mode: AuthorizeMode::Approve,
             refresh_token_expires_in: None,
             subject: "alice".to_string(),
+            port: 0,
         }
     }
 }
@@ -222,7 +225,8 @@ impl FakeProvider {
     }
 
     pub fn start_with(config: Config) -> Self {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("fake provider: bind 127.0.0.1:0");
+        let listener =
+            TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).expect("fake provider: bind 127.0.0.1");
         let port = listener.local_addr().expect("fake provider: local address").port();
         let shared = Arc::new(Shared {
             state: Mutex::new(State::new(config)),
