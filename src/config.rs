@@ -157,11 +157,14 @@ impl Config {
             Err(e) => return Err(config_error(&path, format!("it cannot be read ({e})"))),
         };
         check_permissions(&path)?;
-        let config: Config =
-            toml::from_str(&text).map_err(|e| config_error(&path, e.message().to_string()))?;
+        Config::parse(&text).map_err(|reason| config_error(&path, reason))
+    }
+
+    /// Parse the file's text, checking profile names.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let config: Config = toml::from_str(text).map_err(|e| e.message().to_string())?;
         for name in config.profiles.keys() {
-            validate_name(name)
-                .map_err(|_| config_error(&path, format!("'{name}' is not a valid profile name")))?;
+            validate_name(name).map_err(|_| format!("'{name}' is not a valid profile name"))?;
         }
         Ok(config)
     }
