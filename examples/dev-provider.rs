@@ -72,7 +72,9 @@ fn background(port: u16) -> ExitCode {
     while started.elapsed() < Duration::from_secs(10) {
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
             let _ = std::fs::write(pid_file(port), child.id().to_string());
-            println!("demo provider running at http://127.0.0.1:{port} (client id: demo; stop it with --stop)");
+            println!(
+                "demo provider running at http://127.0.0.1:{port} (client id: demo; stop it with --stop)"
+            );
             return ExitCode::SUCCESS;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -82,7 +84,8 @@ fn background(port: u16) -> ExitCode {
 }
 
 fn stop(port: u16) -> ExitCode {
-    let Some(pid) = std::fs::read_to_string(pid_file(port)).ok().and_then(|p| p.trim().parse::<u32>().ok()) else {
+    let Some(pid) = std::fs::read_to_string(pid_file(port)).ok().and_then(|p| p.trim().parse::<u32>().ok())
+    else {
         eprintln!("dev-provider: none is running in the background on port {port}");
         return ExitCode::FAILURE;
     };

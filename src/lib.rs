@@ -18,7 +18,7 @@
 //! - [`http`], [`discovery`], [`userinfo`]: talking to the provider;
 //! - [`signals`]: Ctrl-C and SIGTERM, deferred while a credential is being written;
 //! - [`secret_input`], [`system_browser`]: asking the user for secrets, opening URLs;
-//! - [`git`]: the git credential protocol and host patterns;
+//! - [`git`]: the git credential protocol and host patterns; [`hardening`]: no core dumps;
 //! - [`refresh`]: just-in-time refresh, single flight across processes ([`lock`]);
 //! - [`secret`]: token types that never print themselves.
 
@@ -36,6 +36,7 @@ pub mod docs;
 pub mod error;
 pub mod flows;
 pub mod git;
+pub mod hardening;
 pub mod http;
 pub mod lock;
 pub mod oauth;

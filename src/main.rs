@@ -1,12 +1,23 @@
-//! The `vouch` binary: parse, build the real context, run, exit. Nothing else lives here.
+//! The `vouch` binary: harden the process, parse, build the real context, run, exit. Nothing
+//! else lives here.
 
 use clap::Parser;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::ExitCode;
 use vouch::cli::Cli;
-use vouch::{Context, execute, settings};
+use vouch::{Context, error::exit, execute, hardening, settings};
 
 fn main() -> ExitCode {
+    let hardened = hardening::apply();
+    hardening::quiet_panics();
     let cli = Cli::parse();
     let mut ctx = Context::system(settings(&cli.global));
-    ExitCode::from(execute(cli.command, &mut ctx))
+    ctx.log(format_args!(
+        "hardening: core dumps {}, {}",
+        if hardened.core_dumps_off { "off" } else { "ON" },
+        if hardened.not_dumpable { "not dumpable" } else { "dumpable" }
+    ));
+    // A panic is reported by the hook (without its payload) and ends with exit 1.
+    let code = catch_unwind(AssertUnwindSafe(|| execute(cli.command, &mut ctx))).unwrap_or(exit::INTERNAL);
+    ExitCode::from(code)
 }

@@ -15,6 +15,11 @@ pub fn run(args: TokenArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     let config = Config::load(&ctx.config_dir()?)?;
     let (name, profile) = config.resolve(args.name.as_deref(), &ctx.env)?;
     let record = refresh::usable_record(ctx, &name, &profile, args.min_ttl)?;
+    // Debug builds only: lets the suite prove a panic holding a secret prints none of it.
+    #[cfg(debug_assertions)]
+    if ctx.env.get("VOUCH_DEBUG_PANIC").is_some() {
+        panic!("debug panic while holding {}", record.access_token.expose_secret());
+    }
     let written = if args.json {
         let value = serde_json::json!({
             "profile": name,

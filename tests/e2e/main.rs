@@ -12,5 +12,6 @@ mod lifecycle;
 mod lifecycle_e2e;
 mod login_e2e;
 mod login_flows;
+mod redaction;
 mod scripts_and_ci;
 mod support;

@@ -1,0 +1,321 @@
+//! Redaction canaries: every command, in success and failure paths, with `-v`, against a
+//! provider whose every minted secret is recognisable. None may appear on stdout or stderr
+//! (except the stdout of `token`, `token --json` and `git-credential get`), in a file vouch
+//! writes outside the store, in argv, or in a panic message. Also the Linux hardening.
+
+use crate::support::fake_provider::{self, FakeProvider, Fault};
+use crate::support::secret_service::SecretService;
+use crate::support::{Run, Vouch};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Every secret the provider mints starts with this; the client secret and pasted token too.
+const CANARY: &str = "CANARYZ";
+/// The signature part of every ID token the fake mints (base64url of "fake-signature").
+const ID_TOKEN_MARK: &str = "ZmFrZS1zaWduYXR1cmU";
+
+struct Scene {
+    ss: SecretService,
+    provider: Arc<FakeProvider>,
+    vouch: Vouch,
+    /// Every (command, run) to check, and whether its stdout may hold a token.
+    runs: Vec<(String, Run, bool)>,
+    /// A BROWSER command that records its argv.
+    browser_log: tempfile::TempDir,
+}
+
+impl Scene {
+    fn new() -> Scene {
+        let ss = SecretService::start();
+        let provider = Arc::new(FakeProvider::start_with(fake_provider::Config {
+            token_prefix: CANARY.to_string(),
+            ..Default::default()
+        }));
+        provider.register_client("svc", Some("CANARYZ-client-secret"));
+        provider.add_access_token("CANARYZ-pasted-token", "alice");
+        let mut vouch = Vouch::new("secret-service", ss.env());
+        let browser_log = tempfile::tempdir().unwrap();
+        let script = browser_log.path().join("browser.sh");
+        std::fs::write(&script, format!("#!/bin/sh\necho \"$@\" >> {}/argv\n", browser_log.path().display()))
+            .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        vouch.set_env("BROWSER", &script.display().to_string());
+        Scene { ss, provider, vouch, runs: Vec::new(), browser_log }
+    }
+
+    fn run(&mut self, args: &[&str], stdin: Option<&str>, may_print_token: bool) {
+        let mut full = vec!["-v"];
+        full.extend_from_slice(args);
+        let run = self.vouch.run_with_stdin(&full, stdin);
+        self.runs.push((args.join(" "), run, may_print_token));
+    }
+
+    /// A device login, with the test approving the code it reads from stderr.
+    fn device_login(&mut self, name: &str) {
+        let issuer = self.provider.issuer();
+        let mut child = self
+            .vouch
+            .command(&["-v", "login", name, "--issuer", &issuer, "--client-id", "cli"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let provider = self.provider.clone();
+        let reader = std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(code) = line.split("enter the code: ").nth(1) {
+                    provider.approve_device(code.trim());
+                }
+                all.push_str(&line);
+                all.push('\n');
+            }
+            all
+        });
+        let started = Instant::now();
+        let out = child.wait_with_output().unwrap();
+        let stderr = reader.join().unwrap();
+        let run = Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr,
+            elapsed: started.elapsed(),
+        };
+        assert_eq!(run.code, 0, "device login: {}", run.stderr);
+        self.runs.push((format!("login {name} (device)"), run, false));
+    }
+
+    /// Every secret the provider and the test handed out, as seen on the wire.
+    fn secrets(&self) -> Vec<String> {
+        let mut secrets = vec![CANARY.to_string(), ID_TOKEN_MARK.to_string()];
+        for request in self.provider.requests() {
+            for key in ["code_verifier", "code", "device_code", "refresh_token", "client_secret"] {
+                if let Some(value) = request.form_value(key) {
+                    secrets.push(value);
+                }
+            }
+        }
+        secrets
+    }
+}
+
+fn assert_nothing_leaks(scene: &Scene) {
+    let secrets = scene.secrets();
+    assert!(secrets.iter().any(|s| s.len() >= 43), "the scene captured no PKCE verifier");
+    for (what, run, may_print_token) in &scene.runs {
+        for secret in &secrets {
+            assert!(
+                !run.stderr.contains(secret.as_str()),
+                "`{what}` leaked {secret} on stderr:\n{}",
+                run.stderr
+            );
+            if !may_print_token {
+                assert!(
+                    !run.stdout.contains(secret.as_str()),
+                    "`{what}` leaked {secret} on stdout:\n{}",
+                    run.stdout
+                );
+            }
+        }
+        assert!(!run.stderr.contains("Bearer "), "`{what}` logged an Authorization header");
+    }
+    // Files vouch writes outside the store: config, lock files.
+    for dir in [scene.vouch.config_dir(), scene.ss.home().to_path_buf()] {
+        assert_no_file_contains(&dir, &secrets);
+    }
+    // The browser was handed only the authorization URL: no verifier, code or token.
+    let argv = std::fs::read_to_string(scene.browser_log.path().join("argv")).unwrap_or_default();
+    assert!(argv.contains("code_challenge="), "the browser was never opened: {argv}");
+    for secret in &secrets {
+        assert!(!argv.contains(secret.as_str()), "the browser's argv holds {secret}");
+    }
+}
+
+/// No file under `dir` holds a secret; the keyring's own encrypted files are the store itself.
+fn assert_no_file_contains(dir: &Path, secrets: &[String]) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.ends_with("keyrings") {
+            continue; // gnome-keyring's encrypted database: that is the store
+        }
+        if path.is_dir() {
+            assert_no_file_contains(&path, secrets);
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            let text = String::from_utf8_lossy(&bytes);
+            for secret in secrets {
+                assert!(!text.contains(secret.as_str()), "{} holds {secret}", path.display());
+            }
+        }
+    }
+}
+
+#[test]
+fn no_secret_leaks_from_any_command_or_path() {
+    let mut s = Scene::new();
+    let issuer = s.provider.issuer();
+    // Success paths.
+    s.device_login("dev");
+    // Browser login: the BROWSER script records its argv; the test plays the browser.
+    let mut child = s
+        .vouch
+        .command(&["-v", "login", "web", "--issuer", &issuer, "--client-id", "cli", "--browser"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let url = loop {
+        let line = lines.next().expect("vouch printed no URL").unwrap();
+        if line.trim().starts_with("http") {
+            break line.trim().to_string();
+        }
+    };
+    let agent =
+        ureq::Agent::config_builder().max_redirects(0).http_status_as_error(false).build().new_agent();
+    let location =
+        agent.get(&url).call().unwrap().headers().get("location").unwrap().to_str().unwrap().to_string();
+    agent.get(&location).call().unwrap();
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let out = child.wait_with_output().unwrap();
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
+        stderr: rest.join("\n"),
+        elapsed: Duration::ZERO,
+    };
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    s.runs.push(("login web (browser)".into(), run, false));
+    s.run(
+        &["login", "ci", "--issuer", &issuer, "--client-id", "svc", "--client-credentials", "--json"],
+        Some("CANARYZ-client-secret"),
+        false,
+    );
+    s.run(
+        &["login", "pasted", "--issuer", &issuer, "--client-id", "cli", "--with-token"],
+        Some("CANARYZ-pasted-token"),
+        false,
+    );
+    s.run(&["status"], None, false);
+    s.run(&["status", "--json", "--verify"], None, false);
+    s.run(&["token", "dev"], None, true);
+    s.run(&["token", "dev", "--json", "--min-ttl", "7200"], None, true);
+    s.run(&["refresh", "dev"], None, false);
+    s.run(&["refresh", "ci"], None, false);
+    s.run(&["rotate", "dev"], None, false);
+    s.run(&["rotate", "ci", "--client-secret-stdin"], Some("CANARYZ-client-secret"), false);
+    s.run(&["exec", "dev", "--", "sh", "-c", "test -n \"$VOUCH_TOKEN\""], None, false);
+    s.run(&["setup-git", "--host", "git.example.com", "--profile", "dev"], None, false);
+    s.run(&["git-credential", "get"], Some("protocol=https\nhost=git.example.com\n\n"), true);
+    s.run(
+        &["git-credential", "store"],
+        Some("protocol=https\nhost=git.example.com\nusername=oauth2\npassword=CANARYZ-x\n"),
+        false,
+    );
+    // Failure paths.
+    s.run(
+        &["login", "bad", "--issuer", &issuer, "--client-id", "svc", "--client-credentials"],
+        Some("CANARYZ-wrong-secret"),
+        false,
+    );
+    s.run(
+        &["login", "bad2", "--issuer", &issuer, "--client-id", "cli", "--with-token"],
+        Some("CANARYZ-unknown-token"),
+        false,
+    );
+    s.provider.set_fault(
+        "/token",
+        Fault::status(400, r#"{"error":"invalid_grant","error_description":"no"}"#),
+        Some(1),
+    );
+    s.run(&["refresh", "dev"], None, false); // marks dev reauth-required
+    s.run(&["token", "dev"], None, true);
+    s.run(&["git-credential", "get"], Some("protocol=https\nhost=git.example.com\n\n"), true);
+    s.provider.set_fault("*", Fault::status(503, "{}"), None);
+    s.run(&["refresh", "ci"], None, false);
+    s.run(&["logout", "--all"], None, false); // revocation fails: warnings, still signed out
+    s.provider.clear_faults();
+    s.ss.store("vouch", "corrupt", b"{\"version\":1,\"access_token\":\"CANARYZ-in-corrupt\"");
+    s.run(&["token", "corrupt"], None, false);
+    s.ss.lock();
+    s.run(&["status"], None, false);
+    s.run(&["token", "ci"], None, false);
+    s.ss.unlock();
+    assert_nothing_leaks(&s);
+}
+
+#[test]
+fn a_panic_holding_a_secret_prints_none_of_it() {
+    let s = Scene::new();
+    let (access, refresh) = s.provider.issue_grant("alice", "openid");
+    std::fs::create_dir_all(s.vouch.config_dir()).unwrap();
+    std::fs::write(
+        s.vouch.config_file(),
+        format!("[profiles.p]\nissuer = \"{}\"\nclient_id = \"cli\"\n", s.provider.issuer()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(s.vouch.config_file(), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let record =
+        serde_json::json!({"version":1,"generation":1,"access_token":access,"refresh_token":refresh});
+    s.ss.store("vouch", "p", record.to_string().as_bytes());
+    let mut cmd = s.vouch.command(&["-v", "token", "p"]);
+    cmd.env("VOUCH_DEBUG_PANIC", "1").env("RUST_BACKTRACE", "1");
+    let out = cmd.output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "a panic is an internal error: {stderr}");
+    assert!(stderr.contains("internal error (a panic at"), "{stderr}");
+    assert!(!stderr.contains(&access) && !stdout.contains(&access), "the panic printed the token: {stderr}");
+}
+
+#[test]
+fn the_process_is_hardened_while_secrets_are_in_memory() {
+    let s = Scene::new();
+    let run = s.vouch.run(&["-v", "status"]);
+    assert!(run.stderr.contains("hardening: core dumps off, not dumpable"), "{}", run.stderr);
+    // Watch a live vouch (waiting on a device code) from outside.
+    let issuer = s.provider.issuer();
+    let mut child = s
+        .vouch
+        .command(&["login", "w", "--issuer", &issuer, "--client-id", "cli", "--no-open"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    while let Some(Ok(line)) = lines.next() {
+        if line.contains("enter the code") {
+            break;
+        }
+    }
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap();
+    let core = limits.lines().find(|l| l.starts_with("Max core file size")).unwrap().to_string();
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    let _ = child.wait();
+    let fields: Vec<&str> = core.split_whitespace().collect();
+    assert_eq!(&fields[4..6], ["0", "0"], "{core}");
+}
+
+#[test]
+fn a_config_file_other_users_can_write_is_refused() {
+    let s = Scene::new();
+    std::fs::create_dir_all(s.vouch.config_dir()).unwrap();
+    std::fs::write(
+        s.vouch.config_file(),
+        format!("[profiles.p]\nissuer = \"{}\"\nclient_id = \"cli\"\n", s.provider.issuer()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(s.vouch.config_file(), std::fs::Permissions::from_mode(0o666)).unwrap();
+    let run = s.vouch.run(&["token", "p"]);
+    run.expect(2);
+    assert!(run.stderr.contains("other users can write it"), "{}", run.stderr);
+}
