@@ -7,6 +7,13 @@
 //! `$XDG_RUNTIME_DIR/vouch` (or the user cache directory), mode 0600 in a 0700 directory.
 //!
 //! Waiting is bounded: running out of time is "unavailable, retry later" (exit 5).
+//!
+//! Beside each lock, an **in-flight marker** (`{profile}.inflight`) exists exactly while a
+//! refresh request is on the wire and its result not yet stored. It holds a fingerprint of the
+//! refresh token being sent (the first 64 bits of its SHA-256: enough to recognise the token,
+//! useless for recovering it). A process that is killed there (SIGKILL, power loss of the process) leaves
+//! the marker behind; the next refresh of the same generation finds it and knows the refresh
+//! token may already have been consumed, so it does not replay it (RFC 9700 §4.14.2).
 
 use crate::context::Env;
 use crate::error::Error;
@@ -78,6 +85,46 @@ impl ProfileLock {
     }
 }
 
+/// A refresh request in flight; the marker is removed when this is dropped.
+pub struct InFlight {
+    path: PathBuf,
+}
+
+impl InFlight {
+    fn path(dir: &Path, profile: &str) -> PathBuf {
+        dir.join(format!("{profile}.inflight"))
+    }
+
+    fn fingerprint(token: &str) -> String {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(token.as_bytes())[..8].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Whether a process died while sending exactly this refresh token for `profile`.
+    pub fn was_cut_off(dir: &Path, profile: &str, token: &str) -> bool {
+        std::fs::read_to_string(Self::path(dir, profile)).is_ok_and(|f| f.trim() == Self::fingerprint(token))
+    }
+
+    /// Forget a marker (the token it names will never be sent again).
+    pub fn clear(dir: &Path, profile: &str) {
+        let _ = std::fs::remove_file(Self::path(dir, profile));
+    }
+
+    /// Mark `token` as being sent. Call it while holding the profile lock.
+    pub fn begin(dir: &Path, profile: &str, token: &str) -> Result<InFlight, Error> {
+        let path = Self::path(dir, profile);
+        std::fs::write(&path, Self::fingerprint(token))
+            .map_err(|e| Error::internal(format!("cannot write {} ({e})", path.display())))?;
+        Ok(InFlight { path })
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +139,21 @@ mod tests {
         ProfileLock::acquire(dir.path(), "q", Duration::from_millis(50)).unwrap();
         drop(first);
         ProfileLock::acquire(dir.path(), "p", Duration::from_millis(50)).unwrap();
+    }
+
+    #[test]
+    fn an_in_flight_marker_outlives_only_a_killed_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = InFlight::begin(dir.path(), "p", "rt-one").unwrap();
+        assert!(InFlight::was_cut_off(dir.path(), "p", "rt-one"));
+        assert!(!InFlight::was_cut_off(dir.path(), "p", "rt-two"), "a marker of another token is stale");
+        let text = std::fs::read_to_string(dir.path().join("p.inflight")).unwrap();
+        assert!(!text.contains("rt-one") && text.len() == 16, "{text}");
+        drop(marker);
+        assert!(!InFlight::was_cut_off(dir.path(), "p", "rt-one"));
+        std::mem::forget(InFlight::begin(dir.path(), "p", "rt-three").unwrap()); // as if killed
+        assert!(InFlight::was_cut_off(dir.path(), "p", "rt-three"));
+        InFlight::clear(dir.path(), "p");
+        assert!(!InFlight::was_cut_off(dir.path(), "p", "rt-three"));
     }
 }

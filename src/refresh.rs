@@ -17,6 +17,9 @@
 //!   have consumed the token even though its answer was lost.
 //! - **Signals deferred.** From sending the request to writing the result, SIGINT and SIGTERM
 //!   wait (see [`crate::signals`]).
+//! - **Crash-aware.** An in-flight marker ([`crate::lock::InFlight`]) spans the same window; a
+//!   process killed inside it leaves the marker, and the next refresh of that record declares
+//!   the session dead (exit 4) rather than replay a refresh token that may have been consumed.
 //!
 //! Client-credentials profiles have no refresh token: they mint a new access token with the
 //! stored client secret instead.
@@ -25,7 +28,7 @@ use crate::config::{Flow, Profile};
 use crate::context::Context;
 use crate::error::Error;
 use crate::flows::client_credentials;
-use crate::lock::ProfileLock;
+use crate::lock::{InFlight, ProfileLock};
 use crate::oauth::{self, Client, GrantError, Tokens};
 use crate::provider;
 use crate::record::Record;
@@ -81,7 +84,14 @@ pub fn refresh(ctx: &mut Context, name: &str, profile: &Profile, seen: Option<u6
 
     let (tokens, critical) = match (&current.refresh_token, profile.flow, &current.client_secret) {
         (Some(refresh_token), _, _) => {
+            let lock_dir = ctx.lock_dir()?;
+            if InFlight::was_cut_off(&lock_dir, name, refresh_token.expose_secret()) {
+                let err = cut_off(ctx, name, &current);
+                InFlight::clear(&lock_dir, name);
+                return Err(err);
+            }
             let critical = interrupts.critical();
+            let in_flight = InFlight::begin(&lock_dir, name, refresh_token.expose_secret())?;
             let sent = oauth::token_request(
                 ctx,
                 &token_url,
@@ -89,7 +99,7 @@ pub fn refresh(ctx: &mut Context, name: &str, profile: &Profile, seen: Option<u6
                 &[("grant_type", "refresh_token"), ("refresh_token", refresh_token.expose_secret())],
             );
             match sent {
-                Ok(tokens) => (tokens, critical),
+                Ok(tokens) => (tokens, (critical, Some(in_flight))),
                 Err(GrantError::OAuth { code, description }) if code == "invalid_grant" => {
                     return Err(after_invalid_grant(ctx, name, &current, description));
                 }
@@ -108,7 +118,8 @@ pub fn refresh(ctx: &mut Context, name: &str, profile: &Profile, seen: Option<u6
         }
         (None, Some(Flow::ClientCredentials), Some(_)) => {
             let scope = profile.scopes.join(" ");
-            client_credentials::mint(ctx, name, &token_url, &client, &scope)?
+            let (tokens, critical) = client_credentials::mint(ctx, name, &token_url, &client, &scope)?;
+            (tokens, (critical, None))
         }
         _ => {
             return Err(Error::Rejected {
@@ -120,6 +131,9 @@ pub fn refresh(ctx: &mut Context, name: &str, profile: &Profile, seen: Option<u6
 
     let renewed = renewed_record(&current, tokens, ctx.now());
     store.save(name, &renewed)?;
+    // Stored: the marker goes (with `in_flight`), then deferred signals may end the command.
+    let (critical, in_flight) = critical;
+    drop(in_flight);
     drop(critical);
     ctx.log(format_args!("refresh: stored generation {} of '{name}'", renewed.generation));
     interrupts.check()?;
@@ -174,6 +188,22 @@ fn after_invalid_grant(ctx: &mut Context, name: &str, failed: &Record, descripti
             reason: "its credential changed while it was being refreshed; run the command again".to_string(),
         },
         Err(err) => err,
+    }
+}
+
+/// A previous process was killed between sending a refresh of this very record and storing
+/// its answer. The provider may have consumed the refresh token; resending it could be seen as
+/// a replay and revoke the grant, so the session is marked dead instead.
+fn cut_off(ctx: &mut Context, name: &str, current: &Record) -> Error {
+    let marked = Record { generation: current.generation + 1, reauth_required: true, ..current.clone() };
+    if let Err(err) = ctx.store().and_then(|store| store.save(name, &marked)) {
+        return err;
+    }
+    Error::Rejected {
+        profile: name.to_string(),
+        reason: "an earlier refresh was killed after its request was sent, so the provider may already have \
+                 replaced the refresh token; vouch does not resend it"
+            .to_string(),
     }
 }
 

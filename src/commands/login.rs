@@ -54,6 +54,8 @@ pub fn run(args: LoginArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     let writing = interrupts.critical();
     let lock = ProfileLock::acquire(&ctx.lock_dir()?, &name, ctx.settings.lock_wait)?;
     let replaced = load_replaceable(&store, &name)?;
+    // A marker of a refresh that died mid-flight names the replaced refresh token: moot now.
+    crate::lock::InFlight::clear(&ctx.lock_dir()?, &name);
     record.generation = replaced.as_ref().map_or(0, |r| r.generation) + 1;
     store.save(&name, &record)?;
     config.profiles.insert(name.clone(), profile);

@@ -38,6 +38,7 @@ pub fn run(args: LogoutArgs, ctx: &mut Context) -> Result<Outcome, Error> {
         if let Some(record) = &record {
             revoke(ctx, &name, &config.profiles[&name], record);
         }
+        crate::lock::InFlight::clear(&ctx.lock_dir()?, &name);
         let fallback = store.delete(&rotate::fallback_entry(&name))?;
         if store.delete(&name)? || fallback {
             ctx.note(format_args!(

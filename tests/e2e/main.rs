@@ -14,4 +14,5 @@ mod login_e2e;
 mod login_flows;
 mod redaction;
 mod scripts_and_ci;
+mod signals_crash;
 mod support;
