@@ -59,6 +59,20 @@ pub use error::Error;
 use std::io::Write;
 use store::platform::StoreChoice;
 
+/// The command line, with one alias: invoked as `git-credential-vouch` (a link, so that git's
+/// `credential.helper = vouch` finds it), vouch acts as `vouch git-credential`.
+pub fn cli_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    let invoked_as_helper = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_stem().map(|s| s == "git-credential-vouch"))
+        .unwrap_or(false);
+    if invoked_as_helper {
+        args.insert(1, "git-credential".into());
+    }
+    args
+}
+
 /// Turn the global options into settings.
 pub fn settings(global: &GlobalArgs) -> Settings {
     Settings {

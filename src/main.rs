@@ -10,7 +10,7 @@ use vouch::{Context, error::exit, execute, hardening, settings};
 fn main() -> ExitCode {
     let hardened = hardening::apply();
     hardening::quiet_panics();
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(vouch::cli_args(std::env::args_os()));
     let mut ctx = Context::system(settings(&cli.global));
     ctx.log(format_args!(
         "hardening: core dumps {}, {}",

@@ -183,3 +183,37 @@ fn an_unknown_host_falls_through_to_the_next_helper() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("password=next-helper"));
 }
+
+#[test]
+fn a_git_credential_vouch_link_works_as_credential_helper_vouch() {
+    let (w, access, _) = World::new(3600);
+    // The host goes into the profile by hand (no git config), then the binary is linked.
+    let host = format!("http://{}", w.server.host());
+    let bin = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_vouch"), bin.path().join("git-credential-vouch")).unwrap();
+    let mut config = std::fs::read_to_string(w.vouch.config_file()).unwrap();
+    config.push_str(&format!("hosts = [\"{host}\"]\n"));
+    std::fs::write(w.vouch.config_file(), config).unwrap();
+    let mut cmd = w.vouch.command(&[]);
+    let mut envs: Vec<(String, String)> = cmd
+        .get_envs()
+        .filter_map(|(k, v)| Some((k.to_str()?.to_string(), v?.to_str()?.to_string())))
+        .collect();
+    for (k, v) in envs.iter_mut() {
+        if k == "PATH" {
+            *v = format!("{}:{v}", bin.path().display());
+        }
+    }
+    cmd = Command::new(w.server.git());
+    let out = cmd
+        .env_clear()
+        .envs(envs)
+        .current_dir(w.work.path())
+        .args(["-c", "credential.helper=", "-c", "credential.helper=vouch", "clone", &w.server.url("repo.git"), "c"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    ok(&out);
+    let last = w.server.seen().into_iter().rev().find(|s| s.authorized).unwrap();
+    assert_eq!(last.password.as_deref(), Some(access.as_str()));
+}
