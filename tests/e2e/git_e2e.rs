@@ -30,20 +30,8 @@ impl World {
         vouch.set_env("GIT_TERMINAL_PROMPT", "0");
         vouch.set_env("GIT_CONFIG_NOSYSTEM", "1");
         let (access, refresh) = provider.issue_grant("alice", "openid");
-        std::fs::create_dir_all(vouch.config_dir()).unwrap();
-        std::fs::write(
-            vouch.config_file(),
-            format!(
-                "[profiles.p]\nissuer = \"{}\"\nclient_id = \"cli\"\nflow = \"device\"\n",
-                provider.issuer()
-            ),
-        )
-        .unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(vouch.config_file(), std::fs::Permissions::from_mode(0o600)).unwrap();
-        let record = serde_json::json!({"version":1,"generation":1,"access_token":access,"token_type":"Bearer",
-            "expires_at": now() as i64 + ttl, "refresh_token": refresh});
-        ss.store("vouch", "p", record.to_string().as_bytes());
+        vouch.write_profile("p", &provider.issuer());
+        ss.store("vouch", "p", &crate::support::record(&access, &refresh, now() as i64 + ttl));
         let work = tempfile::tempdir().unwrap();
         (World { ss, provider, server, vouch, work }, access, refresh)
     }
@@ -209,7 +197,15 @@ fn a_git_credential_vouch_link_works_as_credential_helper_vouch() {
         .env_clear()
         .envs(envs)
         .current_dir(w.work.path())
-        .args(["-c", "credential.helper=", "-c", "credential.helper=vouch", "clone", &w.server.url("repo.git"), "c"])
+        .args([
+            "-c",
+            "credential.helper=",
+            "-c",
+            "credential.helper=vouch",
+            "clone",
+            &w.server.url("repo.git"),
+            "c",
+        ])
         .stdin(Stdio::null())
         .output()
         .unwrap();

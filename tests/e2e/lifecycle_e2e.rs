@@ -12,17 +12,8 @@ use std::time::{Duration, Instant};
 fn expired_session(ss: &SecretService, provider: &FakeProvider) -> (Vouch, String) {
     let vouch = Vouch::new("secret-service", ss.env());
     let (access, refresh) = provider.issue_grant("alice", "openid offline_access");
-    std::fs::create_dir_all(vouch.config_dir()).unwrap();
-    std::fs::write(
-        vouch.config_file(),
-        format!("[profiles.p]\nissuer = \"{}\"\nclient_id = \"cli\"\nflow = \"device\"\n", provider.issuer()),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(vouch.config_file(), std::fs::Permissions::from_mode(0o600)).unwrap();
-    let record = serde_json::json!({"version":1,"generation":1,"access_token":access,"token_type":"Bearer",
-        "expires_at": now() - 10, "refresh_token": refresh});
-    ss.store("vouch", "p", record.to_string().as_bytes());
+    vouch.write_profile("p", &provider.issuer());
+    ss.store("vouch", "p", &crate::support::record(&access, &refresh, now() as i64 - 10));
     (vouch, refresh)
 }
 

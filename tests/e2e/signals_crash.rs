@@ -54,17 +54,7 @@ impl World {
         let ss = SecretService::start();
         let provider = Arc::new(FakeProvider::start());
         let vouch = Vouch::new("secret-service", ss.env());
-        std::fs::create_dir_all(vouch.config_dir()).unwrap();
-        std::fs::write(
-            vouch.config_file(),
-            format!(
-                "[profiles.p]\nissuer = \"{}\"\nclient_id = \"cli\"\nflow = \"device\"\n",
-                provider.issuer()
-            ),
-        )
-        .unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(vouch.config_file(), std::fs::Permissions::from_mode(0o600)).unwrap();
+        vouch.write_profile("p", &provider.issuer());
         let world = World { ss, provider, vouch };
         world.fresh_session();
         world
@@ -73,9 +63,7 @@ impl World {
     /// Start over with a brand-new grant for `p`.
     fn fresh_session(&self) {
         let (access, refresh) = self.provider.issue_grant("alice", "openid offline_access");
-        let record = serde_json::json!({"version":1,"generation":1,"access_token":access,"token_type":"Bearer",
-            "expires_at": now() + 3600, "refresh_token": refresh});
-        self.ss.store("vouch", "p", record.to_string().as_bytes());
+        self.ss.store("vouch", "p", &crate::support::record(&access, &refresh, now() as i64 + 3600));
     }
 
     fn stored_refresh(&self, name: &str) -> Option<String> {

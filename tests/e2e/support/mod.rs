@@ -127,3 +127,26 @@ pub fn unique_profile(prefix: &str) -> String {
 pub fn read_if_exists(path: &Path) -> Option<String> {
     std::fs::read_to_string(path).ok()
 }
+
+impl Vouch {
+    /// Add profile `name` for `issuer` (client `cli`, device flow) to config.toml, mode 0600, as
+    /// a login would have written it.
+    pub fn write_profile(&self, name: &str, issuer: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::create_dir_all(self.config_dir()).unwrap();
+        let mut text = std::fs::read_to_string(self.config_file()).unwrap_or_default();
+        text.push_str(&format!(
+            "[profiles.{name}]\nissuer = \"{issuer}\"\nclient_id = \"cli\"\nflow = \"device\"\n\n"
+        ));
+        std::fs::write(self.config_file(), text).unwrap();
+        std::fs::set_permissions(self.config_file(), std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}
+
+/// A stored record as vouch writes it (JSON bytes), for seeding a store directly.
+pub fn record(access: &str, refresh: &str, expires_at: i64) -> Vec<u8> {
+    serde_json::json!({"version": 1, "generation": 1, "access_token": access, "token_type": "Bearer",
+        "expires_at": expires_at, "refresh_token": refresh, "account": "alice", "scope": "openid"})
+    .to_string()
+    .into_bytes()
+}
