@@ -70,12 +70,7 @@ pub fn discover(ctx: &mut Context, issuer_text: &str) -> Result<Option<Metadata>
             200 => return parse(&response.body, issuer_text, openid, &shown).map(Some),
             // Not published here: try the next well-known location.
             400 | 401 | 403 | 404 | 405 | 410 => continue,
-            429 | 500..=599 => {
-                return Err(Error::Unavailable {
-                    endpoint: shown,
-                    reason: format!("HTTP {}", response.status),
-                });
-            }
+            429 | 500..=599 => return Err(crate::oauth::unexpected_status(&response, &url)),
             other => {
                 return Err(Error::Protocol { endpoint: shown, reason: format!("unexpected HTTP {other}") });
             }

@@ -213,6 +213,10 @@ fn classify(endpoint: &str, err: ureq::Error) -> Error {
         E::Timeout(_) | E::BodyStalled => unavailable("it did not answer in time"),
         E::HostNotFound => unavailable("its host name did not resolve"),
         E::ConnectionFailed => unavailable("the connection failed"),
+        // rustls reports a failed handshake (an untrusted certificate, say) as InvalidData.
+        E::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            protocol("its TLS certificate or handshake was not acceptable")
+        }
         E::Io(_) => unavailable("the connection broke"),
         E::ConnectProxyFailed(_) => unavailable("the proxy connection failed"),
         E::BodyExceedsLimit(_) => protocol("its answer is larger than 1 MiB"),

@@ -38,6 +38,11 @@ pub fn run(args: LoginArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     // Check everything local before asking for a secret or contacting the provider.
     let store = ctx.store()?;
     let previous = load_replaceable(&store, &name)?;
+    if previous.is_none() {
+        // Reading an existing record proved the store unlocked; otherwise check before any
+        // person approves anything or any token is minted.
+        store.check_writable()?;
+    }
 
     let options = Options {
         flow: chosen_flow(&args),

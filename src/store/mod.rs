@@ -141,6 +141,18 @@ impl SecretStore {
         })
     }
 
+    /// Fail now if a write would fail later: a Secret Service or Keychain collection can be
+    /// locked while searching it still works, so "no entry" proves nothing. Writes and deletes
+    /// a probe item (`#probe`, holding no secret); other stores have no lock and skip this.
+    pub fn check_writable(&self) -> Result<(), Error> {
+        if !matches!(self.kind, StoreKind::SecretService | StoreKind::Keychain) {
+            return Ok(());
+        }
+        const PROBE: &str = "#probe";
+        self.call(PROBE, |entry| entry.set_secret(b"probe")).map_err(|err| self.classify(PROBE, err))?;
+        self.delete(PROBE).map(|_| ())
+    }
+
     /// Delete the entry for `profile`. Returns whether there was one. Duplicate items (which
     /// another tool may have created with the same attributes) are all deleted.
     pub fn delete(&self, profile: &str) -> Result<bool, Error> {
@@ -242,6 +254,9 @@ pub(crate) fn classify(kind: StoreKind, profile: &str, err: keyring_core::Error)
                 },
                 _ => Error::StoreLocked { store, reason: "access needs unlocking".to_string() },
             }
+        }
+        K::PlatformFailure(source) if platform::is_no_reply(source.as_ref()) => {
+            Error::StoreLocked { store, reason: "it did not answer".to_string() }
         }
         K::PlatformFailure(_) | K::NoDefaultStore => Error::NoSecureStore {
             reason: format!("the {store} failed"),

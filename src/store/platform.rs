@@ -49,6 +49,12 @@ pub fn remedy(kind: StoreKind) -> &'static str {
     }
 }
 
+/// Whether a platform error says the store did not answer in time (a hung daemon), which is
+/// "locked or waiting" (exit 6), not "no store" (exit 7).
+pub fn is_no_reply(err: &(dyn std::error::Error + 'static)) -> bool {
+    imp::is_no_reply(err)
+}
+
 /// Open the store `choice` names, on this platform.
 pub fn open(choice: StoreChoice, env: &Env, timeout: Duration) -> Result<SecretStore, Error> {
     imp::open(choice, env, timeout)
@@ -69,6 +75,9 @@ fn construct(
 ) -> Result<SecretStore, Error> {
     match super::run_bounded(timeout, make) {
         Some(Ok(backend)) => Ok(SecretStore::new(kind, backend, timeout)),
+        Some(Err(keyring_core::Error::PlatformFailure(e))) if is_no_reply(e.as_ref()) => {
+            Err(Error::StoreLocked { store: kind.description(), reason: "it did not answer".to_string() })
+        }
         Some(Err(keyring_core::Error::NoStorageAccess(_))) if kind != StoreKind::Keyutils => {
             Err(Error::StoreLocked {
                 store: kind.description(),
@@ -118,6 +127,20 @@ mod imp {
         }
     }
 
+    pub fn is_no_reply(err: &(dyn std::error::Error + 'static)) -> bool {
+        match err.downcast_ref::<dbus_secret_service::Error>() {
+            Some(dbus_secret_service::Error::Dbus(e)) => matches!(
+                e.name(),
+                Some(
+                    "org.freedesktop.DBus.Error.NoReply"
+                        | "org.freedesktop.DBus.Error.Timeout"
+                        | "org.freedesktop.DBus.Error.TimedOut"
+                )
+            ),
+            _ => false,
+        }
+    }
+
     /// A session bus is configured when its address is in the environment, or when the
     /// systemd-style socket `$XDG_RUNTIME_DIR/bus` exists (libdbus looks there too).
     fn session_bus_configured(env: &Env) -> bool {
@@ -148,6 +171,10 @@ mod imp {
     use super::*;
     use std::sync::Arc;
 
+    pub fn is_no_reply(_: &(dyn std::error::Error + 'static)) -> bool {
+        false
+    }
+
     pub fn open(choice: StoreChoice, _env: &Env, timeout: Duration) -> Result<SecretStore, Error> {
         match choice {
             StoreChoice::Auto | StoreChoice::Keychain => construct(StoreKind::Keychain, timeout, || {
@@ -166,6 +193,10 @@ mod imp {
     use super::*;
     use std::sync::Arc;
 
+    pub fn is_no_reply(_: &(dyn std::error::Error + 'static)) -> bool {
+        false
+    }
+
     pub fn open(choice: StoreChoice, _env: &Env, timeout: Duration) -> Result<SecretStore, Error> {
         match choice {
             StoreChoice::Auto | StoreChoice::Windows => construct(StoreKind::Windows, timeout, || {
@@ -182,6 +213,10 @@ mod imp {
 #[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
 mod imp {
     use super::*;
+
+    pub fn is_no_reply(_: &(dyn std::error::Error + 'static)) -> bool {
+        false
+    }
 
     pub fn open(_: StoreChoice, _: &Env, _: Duration) -> Result<SecretStore, Error> {
         Err(Error::NoSecureStore {

@@ -2,6 +2,7 @@
 
 mod cli_definition;
 mod docs;
+mod fault_matrix;
 mod foundation_keyutils;
 mod foundation_secret_service;
 mod git_credential;
