@@ -169,6 +169,15 @@ impl Config {
         Ok(config)
     }
 
+    /// Read, change and write the file under a lock (`.config.lock` in `dir`), so that two vouch
+    /// processes writing different profiles at once both keep their change.
+    pub fn update(dir: &Path, change: impl FnOnce(&mut Config)) -> Result<(), Error> {
+        let _lock = crate::lock::ProfileLock::acquire(dir, ".config", crate::lock::DEFAULT_WAIT)?;
+        let mut config = Config::load(dir)?;
+        change(&mut config);
+        config.save(dir)
+    }
+
     /// Replace the config file atomically: write a 0600 temporary file beside it, then rename.
     pub fn save(&self, dir: &Path) -> Result<(), Error> {
         let path = dir.join(FILE_NAME);

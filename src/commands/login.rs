@@ -32,7 +32,7 @@ pub fn run(args: LoginArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     config::validate_name(&args.name)?;
     let name = args.name.clone();
     let dir = ctx.config_dir()?;
-    let mut config = Config::load(&dir)?;
+    let config = Config::load(&dir)?;
     let mut profile = merge_profile(&args, config.profiles.get(&name))?;
 
     // Check everything local before asking for a secret or contacting the provider.
@@ -63,8 +63,9 @@ pub fn run(args: LoginArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     crate::lock::InFlight::clear(&ctx.lock_dir()?, &name);
     record.generation = replaced.as_ref().map_or(0, |r| r.generation) + 1;
     store.save(&name, &record)?;
-    config.profiles.insert(name.clone(), profile);
-    if let Err(err) = config.save(&dir) {
+    if let Err(err) = Config::update(&dir, |config| {
+        config.profiles.insert(name.clone(), profile);
+    }) {
         // Keep the two in step: put back what was there, so a failed login loses nothing.
         let _ = match &replaced {
             Some(old) => store.save(&name, old),
@@ -77,15 +78,17 @@ pub fn run(args: LoginArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     drop(critical);
 
     let revoke = config.profiles.get(&name).is_none_or(|p| p.revoke_replaced != Some(false));
+    drop(config);
     if revoke
         && let Err(err) = sign_in::revoke_replaced(ctx, &name, &provider, &client, replaced.as_ref(), &record)
     {
         // This provider revokes a whole grant, and the new credential shared it: never revoke
         // on this profile's re-logins again.
-        if let Some(profile) = config.profiles.get_mut(&name) {
-            profile.revoke_replaced = Some(false);
-        }
-        config.save(&dir)?;
+        Config::update(&dir, |config| {
+            if let Some(profile) = config.profiles.get_mut(&name) {
+                profile.revoke_replaced = Some(false);
+            }
+        })?;
         return Err(err);
     }
     let who = record.account.as_ref().map(|a| format!(" as {a}")).unwrap_or_default();

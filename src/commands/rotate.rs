@@ -45,7 +45,7 @@ pub fn fallback_entry(name: &str) -> String {
 pub fn run(args: RotateArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     let interrupts = ctx.interrupts();
     let dir = ctx.config_dir()?;
-    let mut config = Config::load(&dir)?;
+    let config = Config::load(&dir)?;
     let (name, mut profile) = config.resolve(args.name.as_deref(), &ctx.env)?;
     let store = ctx.store()?;
 
@@ -90,8 +90,9 @@ pub fn run(args: RotateArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     }
     drop(critical);
     (ctx.checkpoint)("rotate:new-stored")?;
-    config.profiles.insert(name.clone(), profile);
-    config.save(&dir)?;
+    Config::update(&dir, |config| {
+        config.profiles.insert(name.clone(), profile);
+    })?;
     retire_fallback(ctx, &store, &name, &provider, &client, &current, &record)?;
     ctx.note(format_args!("Rotated '{name}': a new grant is stored and the old one was revoked."));
     interrupts.check()?;

@@ -16,7 +16,7 @@ use std::process::Command;
 
 pub fn run(args: SetupGitArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     let dir = ctx.config_dir()?;
-    let mut config = Config::load(&dir)?;
+    let config = Config::load(&dir)?;
     let (name, mut profile) = config.resolve(args.profile.as_deref(), &ctx.env)?;
     let pattern = HostPattern::parse(&args.host).map_err(Error::usage)?;
     let entry = pattern.to_config_string();
@@ -25,8 +25,9 @@ pub fn run(args: SetupGitArgs, ctx: &mut Context) -> Result<Outcome, Error> {
 
     if args.remove {
         profile.hosts.retain(|h| HostPattern::parse(h).map_or(true, |p| p != pattern));
-        config.profiles.insert(name.clone(), profile);
-        config.save(&dir)?;
+        Config::update(&dir, |config| {
+            config.profiles.insert(name.clone(), profile);
+        })?;
         // Exit 5 from `git config --unset` means "no such key": already removed.
         git(ctx, &["config", scope, "--unset-all", &key("helper")], &[0, 5])?;
         git(ctx, &["config", scope, "--unset-all", &key("useHttpPath")], &[0, 5])?;
@@ -37,8 +38,9 @@ pub fn run(args: SetupGitArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     if !profile.hosts.iter().any(|h| HostPattern::parse(h).is_ok_and(|p| p == pattern)) {
         profile.hosts.push(entry);
     }
-    config.profiles.insert(name.clone(), profile);
-    config.save(&dir)?;
+    Config::update(&dir, |config| {
+        config.profiles.insert(name.clone(), profile);
+    })?;
     let helper = helper_command()?;
     git(ctx, &["config", scope, "--replace-all", &key("helper"), ""], &[0])?;
     git(ctx, &["config", scope, "--add", &key("helper"), &helper], &[0])?;

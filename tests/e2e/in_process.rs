@@ -140,3 +140,28 @@ fn logout_is_offline_and_idempotent() {
     assert!(h.stderr.text().contains("already signed out"));
     assert!(seen > 0);
 }
+
+#[test]
+fn concurrent_logins_to_different_profiles_keep_both_profiles() {
+    let provider = std::sync::Arc::new(FakeProvider::start());
+    let h = std::sync::Arc::new(Harness::new(StoreKind::Mock));
+    let handles: Vec<_> = (0..6)
+        .map(|i| {
+            let (provider, h) = (provider.clone(), h.clone());
+            std::thread::spawn(move || {
+                let token = format!("canary-concurrent-{i}");
+                provider.add_access_token(&token, "alice");
+                let name = format!("p{i}");
+                let args = ["login", &name, "--issuer", &provider.issuer(), "--client-id", "cli", "--with-token"];
+                h.run(&args, &token)
+            })
+        })
+        .collect();
+    for handle in handles {
+        assert_eq!(handle.join().unwrap(), 0);
+    }
+    let config = std::fs::read_to_string(h.dir.path().join("config.toml")).unwrap();
+    for i in 0..6 {
+        assert!(config.contains(&format!("[profiles.p{i}]")), "profile p{i} was lost:\n{config}");
+    }
+}
