@@ -110,7 +110,8 @@ pub struct HostPattern {
 impl HostPattern {
     /// Parse `HOST[:PORT][/PATH]` (https) or `http://HOST[:PORT][/PATH]` (loopback only).
     pub fn parse(text: &str) -> Result<HostPattern, String> {
-        let (scheme, rest) = match text.split_once("://") {
+        // A scheme counts only before the first '/': `host/x://y` is a host with a path.
+        let (scheme, rest) = match text.split_once("://").filter(|(scheme, _)| !scheme.contains('/')) {
             Some((scheme, rest)) => (scheme.to_ascii_lowercase(), rest),
             None => ("https".to_string(), text),
         };
@@ -119,6 +120,16 @@ impl HostPattern {
             None => (rest, None),
         };
         let host = host.to_ascii_lowercase();
+        let (name, port) = match host.rsplit_once(':').filter(|_| !host.ends_with(']')) {
+            Some((name, port)) => (name, Some(port)),
+            None => (host.as_str(), None),
+        };
+        let valid_port = port.is_none_or(|p| !p.is_empty() && p.parse::<u16>().is_ok());
+        let valid_path =
+            path.as_ref().is_none_or(|p| p.chars().all(|c| !c.is_whitespace() && !c.is_control()));
+        if !valid_port || !valid_path || name.is_empty() {
+            return Err(format!("'{text}' is not a host name (expected HOST[:PORT][/PATH])"));
+        }
         let valid_host = !host.is_empty()
             && host
                 .chars()

@@ -50,38 +50,66 @@ pub fn default_dir(env: &Env) -> Result<PathBuf, Error> {
 impl ProfileLock {
     /// Take `profile`'s lock in `dir`, waiting at most `wait`.
     pub fn acquire(dir: &Path, profile: &str, wait: Duration) -> Result<ProfileLock, Error> {
-        let io = |e: std::io::Error| {
-            Error::internal(format!("cannot use the lock file in {} ({e})", dir.display()))
-        };
-        crate::config::create_private_dir(dir).map_err(io)?;
-        let path = dir.join(format!("{profile}.lock"));
-        let mut options = OpenOptions::new();
-        options.read(true).write(true).create(true).truncate(false);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let file = options.open(&path).map_err(io)?;
+        let file = open(dir, profile)?;
         let deadline = Instant::now() + wait;
         loop {
             match file.try_lock() {
                 Ok(()) => return Ok(ProfileLock { _file: file }),
                 Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(5));
+                    std::thread::sleep(Duration::from_millis(2));
                 }
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    return Err(Error::Unavailable {
-                        endpoint: format!("the lock of profile '{profile}'"),
-                        reason: format!(
-                            "another vouch process has held it for more than {} s",
-                            wait.as_secs()
-                        ),
-                    });
-                }
-                Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+                Err(std::fs::TryLockError::WouldBlock) => return Err(held_too_long(profile, wait)),
+                Err(std::fs::TryLockError::Error(e)) => return Err(io_error(dir, e)),
             }
         }
+    }
+
+    /// Take the lock if it is free. If another process holds it, wait (at most `wait`) until
+    /// it lets go, without taking it, and return `None`: the holder may have written what the
+    /// caller needs, which the caller can read without the lock (store writes are atomic).
+    /// This keeps a crowd of processes from queueing to re-read one by one under the lock.
+    pub fn acquire_or_wait(dir: &Path, profile: &str, wait: Duration) -> Result<Option<ProfileLock>, Error> {
+        let file = open(dir, profile)?;
+        match file.try_lock() {
+            Ok(()) => return Ok(Some(ProfileLock { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => {}
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_error(dir, e)),
+        }
+        let deadline = Instant::now() + wait;
+        loop {
+            // A shared lock is granted only once the exclusive holder is gone; drop it at once.
+            match file.try_lock_shared() {
+                Ok(()) => return Ok(None),
+                Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => return Err(held_too_long(profile, wait)),
+                Err(std::fs::TryLockError::Error(e)) => return Err(io_error(dir, e)),
+            }
+        }
+    }
+}
+
+fn open(dir: &Path, profile: &str) -> Result<File, Error> {
+    crate::config::create_private_dir(dir).map_err(|e| io_error(dir, e))?;
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(dir.join(format!("{profile}.lock"))).map_err(|e| io_error(dir, e))
+}
+
+fn io_error(dir: &Path, e: std::io::Error) -> Error {
+    Error::internal(format!("cannot use the lock file in {} ({e})", dir.display()))
+}
+
+fn held_too_long(profile: &str, wait: Duration) -> Error {
+    Error::Unavailable {
+        endpoint: format!("the lock of profile '{profile}'"),
+        reason: format!("another vouch process has held it for more than {} s", wait.as_secs()),
     }
 }
 
@@ -137,6 +165,21 @@ mod tests {
         assert_eq!(err.exit_code(), 5);
         // other profiles are independent
         ProfileLock::acquire(dir.path(), "q", Duration::from_millis(50)).unwrap();
+        // a follower waits for the holder without taking the lock
+        let holder = std::thread::spawn({
+            let dir = dir.path().to_path_buf();
+            move || {
+                let lock = ProfileLock::acquire(&dir, "r", Duration::from_secs(1)).unwrap();
+                std::thread::sleep(Duration::from_millis(100));
+                drop(lock);
+            }
+        });
+        std::thread::sleep(Duration::from_millis(20));
+        let waited = std::time::Instant::now();
+        assert!(ProfileLock::acquire_or_wait(dir.path(), "r", Duration::from_secs(2)).unwrap().is_none());
+        assert!(waited.elapsed() >= Duration::from_millis(50));
+        holder.join().unwrap();
+        assert!(ProfileLock::acquire_or_wait(dir.path(), "r", Duration::from_secs(2)).unwrap().is_some());
         drop(first);
         ProfileLock::acquire(dir.path(), "p", Duration::from_millis(50)).unwrap();
     }

@@ -138,8 +138,13 @@ impl Record {
 
     /// Seconds until the access token expires (negative once expired); `None` if unknown.
     pub fn expires_in(&self, now: u64) -> Option<i64> {
-        self.expires_at.map(|at| at as i64 - now as i64)
+        self.expires_at.map(|at| seconds_between(now, at))
     }
+}
+
+/// `to - from` in seconds, saturating instead of overflowing for absurd stored values.
+pub fn seconds_between(from: u64, to: u64) -> i64 {
+    (i128::from(to) - i128::from(from)).clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
 }
 
 /// Describe a serde_json error by its category and position only: serde_json's own message
@@ -186,6 +191,16 @@ mod tests {
         assert_eq!(back.refresh_token.unwrap().expose_secret(), "rt-secret");
         assert_eq!(back.expires_at, Some(1_800_000_000));
         assert_eq!(back.account.as_deref(), Some("alice"));
+    }
+
+    #[test]
+    fn expiry_arithmetic_saturates_on_absurd_values() {
+        let mut r = sample();
+        r.expires_at = Some(u64::MAX);
+        assert_eq!(r.expires_in(1_700_000_000), i64::MAX.into());
+        r.expires_at = Some(1u64 << 63);
+        assert!(r.expires_in(1_700_000_000).unwrap() > 0);
+        assert_eq!(seconds_between(u64::MAX, 0), i64::MIN);
     }
 
     #[test]

@@ -63,8 +63,24 @@ pub fn usable_record(
 pub fn refresh(ctx: &mut Context, name: &str, profile: &Profile, seen: Option<u64>) -> Result<Record, Error> {
     let interrupts = ctx.interrupts();
     (ctx.checkpoint)("refresh:before-lock")?;
-    let _lock = ProfileLock::acquire(&ctx.lock_dir()?, name, ctx.settings.lock_wait)?;
+    let lock_dir = ctx.lock_dir()?;
     let store = ctx.store()?;
+    let _lock = match seen {
+        // Someone else may be refreshing right now: wait for them, then read what they wrote.
+        Some(generation) => match ProfileLock::acquire_or_wait(&lock_dir, name, ctx.settings.lock_wait)? {
+            Some(lock) => lock,
+            None => {
+                let after =
+                    store.load(name)?.ok_or_else(|| Error::SignedOut { profile: name.to_string() })?;
+                if after.generation != generation {
+                    ctx.log(format_args!("refresh: another process already refreshed '{name}'"));
+                    return if after.reauth_required { Err(dead(name)) } else { Ok(after) };
+                }
+                ProfileLock::acquire(&lock_dir, name, ctx.settings.lock_wait)?
+            }
+        },
+        None => ProfileLock::acquire(&lock_dir, name, ctx.settings.lock_wait)?,
+    };
     let current = store.load(name)?.ok_or_else(|| Error::SignedOut { profile: name.to_string() })?;
     if seen.is_some_and(|g| g != current.generation) {
         ctx.log(format_args!("refresh: another process already refreshed '{name}'"));
@@ -84,7 +100,6 @@ pub fn refresh(ctx: &mut Context, name: &str, profile: &Profile, seen: Option<u6
 
     let (tokens, critical) = match (&current.refresh_token, profile.flow, &current.client_secret) {
         (Some(refresh_token), _, _) => {
-            let lock_dir = ctx.lock_dir()?;
             if InFlight::was_cut_off(&lock_dir, name, refresh_token.expose_secret()) {
                 let err = cut_off(ctx, name, &current);
                 InFlight::clear(&lock_dir, name);

@@ -115,21 +115,9 @@ fuzz_target!(|data: &[u8]| {
             let _ = pattern.matches(field("protocol"), field("host"), None);
             // setup-git stores `to_config_string()` in the profile and git-credential parses it
             // back (dropping what does not parse), so both forms must give the same pattern.
-            // Known finding F1 (docs/fuzzing.md): a path containing "://" does not round-trip;
-            // skipped so the target keeps exploring. Remove the condition once src/git.rs is fixed.
-            let known_f1 = pattern.path.as_deref().is_some_and(|p| p.contains("://"));
-            if !known_f1 {
-                assert_eq!(
-                    HostPattern::parse(&shown).as_ref(),
-                    Ok(&pattern),
-                    "stored form {shown:?} does not parse back"
-                );
-                assert_eq!(
-                    HostPattern::parse(&url).as_ref(),
-                    Ok(&pattern),
-                    "git URL {url:?} does not parse back"
-                );
-            }
+            // (Finding F1, fixed: a path containing "://" once failed to round-trip.)
+            assert_eq!(HostPattern::parse(&shown).as_ref(), Ok(&pattern), "stored form {shown:?} does not parse back");
+            assert_eq!(HostPattern::parse(&url).as_ref(), Ok(&pattern), "git URL {url:?} does not parse back");
         }
     }
 });

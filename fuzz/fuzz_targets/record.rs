@@ -64,13 +64,8 @@ fuzz_target!(|data: &[u8]| {
                 assert!(!contains(shown.as_bytes(), CANARY), "Debug of a record shows its access token");
             }
             let _ = record.can_refresh(NOW);
-            // Known finding F2 (docs/fuzzing.md): `expires_in` overflows (a panic with
-            // overflow checks) for expires_at >= 2^63; skipped so the target keeps exploring.
-            // Remove the condition once src/record.rs is fixed.
-            let known_f2 = record.expires_at.is_some_and(|at| at > i64::MAX as u64);
-            if !known_f2 {
-                let _ = record.expires_in(NOW);
-            }
+            // (Finding F2, fixed: `expires_in` once overflowed for expires_at >= 2^63.)
+            let _ = record.expires_in(NOW);
         }
         Err(err) => {
             if contains(data, CANARY) {

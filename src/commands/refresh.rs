@@ -11,9 +11,9 @@ pub fn run(args: RefreshArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     let config = Config::load(&ctx.config_dir()?)?;
     let (name, profile) = config.resolve(args.name.as_deref(), &ctx.env)?;
     let record = refresh::refresh(ctx, &name, &profile, None)?;
-    let until = record
-        .expires_at
-        .map(|at| format!(", valid for {}", super::human_duration(at as i64 - ctx.now() as i64)));
+    let until = record.expires_at.map(|at| {
+        format!(", valid for {}", super::human_duration(crate::record::seconds_between(ctx.now(), at)))
+    });
     ctx.note(format_args!("Refreshed '{name}'{}.", until.unwrap_or_default()));
     Ok(Outcome::Done)
 }

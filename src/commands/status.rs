@@ -148,7 +148,7 @@ fn human_line(s: &ProfileStatus, now: u64) -> String {
         _ => format!("{}: signed in{who}", s.profile),
     };
     if let Some(at) = s.expires_at.filter(|_| s.state != "signed-out") {
-        let left = at as i64 - now as i64;
+        let left = crate::record::seconds_between(now, at);
         if left > 0 {
             line.push_str(&format!(", expires in {}", human_duration(left)));
         } else {

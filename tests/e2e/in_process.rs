@@ -152,7 +152,8 @@ fn concurrent_logins_to_different_profiles_keep_both_profiles() {
                 let token = format!("canary-concurrent-{i}");
                 provider.add_access_token(&token, "alice");
                 let name = format!("p{i}");
-                let args = ["login", &name, "--issuer", &provider.issuer(), "--client-id", "cli", "--with-token"];
+                let args =
+                    ["login", &name, "--issuer", &provider.issuer(), "--client-id", "cli", "--with-token"];
                 h.run(&args, &token)
             })
         })
