@@ -23,7 +23,6 @@ use keyring_core::api::CredentialStoreApi;
 use serde_json::json;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use vouch::store::{SERVICE, StoreKind};
@@ -590,7 +589,7 @@ fn assert_no_store_at_all(setting: &str, vouch: &Vouch, provider: &FakeProvider)
     }
     assert_eq!(provider.count("/userinfo"), 0, "{setting}: the token was sent without a store to keep it");
     assert_eq!(std::fs::read(vouch.config_file()).unwrap(), config, "{setting}: config.toml changed");
-    assert_no_file_contains(&vouch.config_dir(), GOOD);
+    crate::support::assert_no_file_contains(&vouch.config_dir(), &[GOOD]);
 }
 
 #[test]
@@ -605,18 +604,6 @@ fn no_usable_secret_service_is_exit_7() {
         &Vouch::new("secret-service", bus.env()),
         &provider,
     );
-}
-
-fn assert_no_file_contains(dir: &Path, secret: &str) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            assert_no_file_contains(&path, secret);
-        } else if let Ok(bytes) = std::fs::read(&path) {
-            assert!(!String::from_utf8_lossy(&bytes).contains(secret), "{} holds a secret", path.display());
-        }
-    }
 }
 
 #[test]

@@ -136,7 +136,7 @@ fn no_session_bus_is_exit_7_and_never_plaintext() {
     // The store is checked before the token is even read or sent.
     assert_eq!(provider.count("/userinfo"), 0);
     assert!(!vouch.config_file().exists());
-    assert_no_file_contains(&vouch.config_dir(), GOOD);
+    crate::support::assert_no_file_contains(&vouch.config_dir(), &[GOOD]);
 }
 
 #[test]
@@ -198,7 +198,7 @@ fn no_command_but_token_prints_the_secret_even_verbose() {
     // -v does log what it did.
     assert!(runs[0].stderr.contains("GET http://127.0.0.1"), "{}", runs[0].stderr);
     assert!(runs[0].stderr.contains("/userinfo -> 200"), "{}", runs[0].stderr);
-    assert_no_file_contains(&vouch.config_dir(), GOOD);
+    crate::support::assert_no_file_contains(&vouch.config_dir(), &[GOOD]);
 }
 
 #[test]
@@ -325,19 +325,6 @@ fn profile_selection_and_usage_errors() {
     vouch.run(&["status"]).expect(0);
     vouch.run(&["logout", "--all"]).expect(0);
     vouch.run(&["status"]).expect(3);
-}
-
-/// No file under `dir` contains `secret`.
-fn assert_no_file_contains(dir: &std::path::Path, secret: &str) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            assert_no_file_contains(&path, secret);
-        } else if let Ok(bytes) = std::fs::read(&path) {
-            assert!(!String::from_utf8_lossy(&bytes).contains(secret), "{} holds a secret", path.display());
-        }
-    }
 }
 
 trait CloneStdout {

@@ -7,7 +7,6 @@ use crate::support::fake_provider::{self, FakeProvider, Fault};
 use crate::support::secret_service::SecretService;
 use crate::support::{Run, Vouch};
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -127,32 +126,13 @@ fn assert_nothing_leaks(scene: &Scene) {
     }
     // Files vouch writes outside the store: config, lock files.
     for dir in [scene.vouch.config_dir(), scene.ss.home().to_path_buf()] {
-        assert_no_file_contains(&dir, &secrets);
+        crate::support::assert_no_file_contains(&dir, &secrets);
     }
     // The browser was handed only the authorization URL: no verifier, code or token.
     let argv = std::fs::read_to_string(scene.browser_log.path().join("argv")).unwrap_or_default();
     assert!(argv.contains("code_challenge="), "the browser was never opened: {argv}");
     for secret in &secrets {
         assert!(!argv.contains(secret.as_str()), "the browser's argv holds {secret}");
-    }
-}
-
-/// No file under `dir` holds a secret; the keyring's own encrypted files are the store itself.
-fn assert_no_file_contains(dir: &Path, secrets: &[String]) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.ends_with("keyrings") {
-            continue; // gnome-keyring's encrypted database: that is the store
-        }
-        if path.is_dir() {
-            assert_no_file_contains(&path, secrets);
-        } else if let Ok(bytes) = std::fs::read(&path) {
-            let text = String::from_utf8_lossy(&bytes);
-            for secret in secrets {
-                assert!(!text.contains(secret.as_str()), "{} holds {secret}", path.display());
-            }
-        }
     }
 }
 
@@ -256,17 +236,12 @@ fn no_secret_leaks_from_any_command_or_path() {
 fn a_panic_holding_a_secret_prints_none_of_it() {
     let s = Scene::new();
     let (access, refresh) = s.provider.issue_grant("alice", "openid");
-    std::fs::create_dir_all(s.vouch.config_dir()).unwrap();
-    std::fs::write(
-        s.vouch.config_file(),
-        format!("[profiles.p]\nissuer = \"{}\"\nclient_id = \"cli\"\n", s.provider.issuer()),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(s.vouch.config_file(), std::fs::Permissions::from_mode(0o600)).unwrap();
-    let record =
-        serde_json::json!({"version":1,"generation":1,"access_token":access,"refresh_token":refresh});
-    s.ss.store("vouch", "p", record.to_string().as_bytes());
+    s.vouch.write_profile("p", &s.provider.issuer());
+    s.ss.store(
+        "vouch",
+        "p",
+        &crate::support::record(&access, &refresh, crate::support::in_process::now() as i64 + 3600),
+    );
     let mut cmd = s.vouch.command(&["-v", "token", "p"]);
     cmd.env("VOUCH_DEBUG_PANIC", "1").env("RUST_BACKTRACE", "1");
     let out = cmd.output().unwrap();
@@ -307,12 +282,7 @@ fn the_process_is_hardened_while_secrets_are_in_memory() {
 #[test]
 fn a_config_file_other_users_can_write_is_refused() {
     let s = Scene::new();
-    std::fs::create_dir_all(s.vouch.config_dir()).unwrap();
-    std::fs::write(
-        s.vouch.config_file(),
-        format!("[profiles.p]\nissuer = \"{}\"\nclient_id = \"cli\"\n", s.provider.issuer()),
-    )
-    .unwrap();
+    s.vouch.write_profile("p", &s.provider.issuer());
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(s.vouch.config_file(), std::fs::Permissions::from_mode(0o666)).unwrap();
     let run = s.vouch.run(&["token", "p"]);

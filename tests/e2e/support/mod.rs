@@ -150,3 +150,23 @@ pub fn record(access: &str, refresh: &str, expires_at: i64) -> Vec<u8> {
     .to_string()
     .into_bytes()
 }
+
+/// No file under `dir` holds any of `secrets`. gnome-keyring's encrypted `keyrings` database is
+/// skipped: that is the store itself.
+pub fn assert_no_file_contains<S: AsRef<str>>(dir: &Path, secrets: &[S]) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.ends_with("keyrings") {
+            continue;
+        }
+        if path.is_dir() {
+            assert_no_file_contains(&path, secrets);
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            let text = String::from_utf8_lossy(&bytes);
+            for secret in secrets {
+                assert!(!text.contains(secret.as_ref()), "{} holds a secret", path.display());
+            }
+        }
+    }
+}
