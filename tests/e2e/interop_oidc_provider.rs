@@ -40,9 +40,6 @@ const USER: &str = "alice";
 const NPM_TIMEOUT: Duration = Duration::from_secs(300);
 /// Bound on the provider printing its issuer.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
-/// Bound on vouch printing what the person needs, and on vouch finishing after approval
-/// (oidc-provider sends no `interval`, so vouch polls every 5 s, RFC 8628's default).
-const VOUCH_TIMEOUT: Duration = Duration::from_secs(30);
 
 // ----- the provider ----------------------------------------------------------------------
 
@@ -461,80 +458,6 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
 
 // ----- vouch -------------------------------------------------------------------------------
 
-/// A running `vouch login`, its stderr arriving line by line.
-struct Login {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Login {
-    fn spawn(vouch: &Vouch, args: &[&str]) -> Self {
-        let mut child = vouch
-            .command(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn vouch");
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Login { child, lines, seen: Vec::new() }
-    }
-
-    /// The first stderr line `pick` accepts; panics when vouch exits or stays silent.
-    fn wait_for<T>(&mut self, pick: impl Fn(&str) -> Option<T>) -> T {
-        let deadline = Instant::now() + VOUCH_TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    let found = pick(&line);
-                    self.seen.push(line);
-                    if let Some(found) = found {
-                        return found;
-                    }
-                }
-                Err(_) => {
-                    let _ = self.child.kill();
-                    panic!("vouch never printed what the person needs; stderr: {:#?}", self.seen)
-                }
-            }
-        }
-    }
-
-    /// Wait (bounded) for vouch to exit: its exit code, stdout and whole stderr.
-    fn finish(mut self) -> (i32, String, String) {
-        let deadline = Instant::now() + VOUCH_TIMEOUT;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("wait for vouch") {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                self.seen.extend(self.lines.try_iter());
-                panic!("vouch did not finish within {VOUCH_TIMEOUT:?}; stderr: {:#?}", self.seen);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let mut stdout = String::new();
-        self.child.stdout.take().expect("stdout").read_to_string(&mut stdout).unwrap();
-        // The reader thread ends at EOF, which follows the exit.
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
-            self.seen.push(line);
-        }
-        (status.code().unwrap_or(-1), stdout, self.seen.join("\n"))
-    }
-}
-
 fn vouch_for(ss: &SecretService) -> Vouch {
     Vouch::new("secret-service", ss.env())
 }
@@ -601,7 +524,7 @@ fn device_login_expecting(
     forms: &[&str],
     expected: i32,
 ) -> String {
-    let mut login = Login::spawn(
+    let mut login = crate::support::Running::spawn(
         vouch,
         &["-v", "login", profile, "--issuer", p.issuer(), "--client-id", CLI_CLIENT, "--no-open"],
     );
@@ -693,7 +616,7 @@ fn interop_refresh_rotate_and_logout_with_oidc_provider() {
 /// `vouch -v login PROFILE --browser`, the person signing in from the printed URL: the URL,
 /// the browser (still signed in at the provider) and vouch's whole stderr.
 fn browser_login(vouch: &Vouch, p: &OidcProvider, profile: &str) -> (String, Browser, String) {
-    let mut login = Login::spawn(
+    let mut login = crate::support::Running::spawn(
         vouch,
         &[
             "-v",

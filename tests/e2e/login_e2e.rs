@@ -1,50 +1,10 @@
 //! Login flows through the real binary and a real Secret Service, with the test playing the
 //! person: it reads what vouch prints on stderr and acts on the fake provider.
 
-use crate::support::Vouch;
 use crate::support::fake_provider::{self, FakeProvider};
 use crate::support::secret_service::SecretService;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
+use crate::support::{Running, Vouch};
 use std::time::Duration;
-
-/// Start `vouch ARGS` with stderr piped; lines arrive on the returned channel.
-fn spawn(vouch: &Vouch, args: &[&str]) -> (Child, mpsc::Receiver<String>) {
-    let mut child = vouch
-        .command(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn vouch");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    (child, rx)
-}
-
-/// Read stderr lines until one satisfies `pick`; panics after 20 s.
-fn wait_for(rx: &mpsc::Receiver<String>, pick: impl Fn(&str) -> Option<String>) -> String {
-    let mut seen = Vec::new();
-    loop {
-        match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(line) => {
-                if let Some(found) = pick(&line) {
-                    return found;
-                }
-                seen.push(line);
-            }
-            Err(_) => panic!("vouch never printed what the person needs; stderr so far: {seen:?}"),
-        }
-    }
-}
 
 #[test]
 fn device_flow_end_to_end_with_the_test_as_the_user() {
@@ -54,18 +14,20 @@ fn device_flow_end_to_end_with_the_test_as_the_user() {
         ..Default::default()
     });
     let vouch = Vouch::new("secret-service", ss.env());
-    let (child, rx) =
-        spawn(&vouch, &["login", "work", "--issuer", &p.issuer(), "--client-id", "cli", "--no-open"]);
-    let code = wait_for(&rx, |line| line.split("enter the code: ").nth(1).map(|c| c.trim().to_string()));
+    let mut login = Running::spawn(
+        &vouch,
+        &["login", "work", "--issuer", &p.issuer(), "--client-id", "cli", "--no-open"],
+    );
+    let code = login.wait_for(|line| line.split("enter the code: ").nth(1).map(|c| c.trim().to_string()));
     assert!(
         p.pending_user_codes().contains(&code),
         "vouch showed {code}, the provider has {:?}",
         p.pending_user_codes()
     );
     assert!(p.approve_device(&code));
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    assert!(out.stdout.is_empty(), "stdout is for data only");
+    let (exit, stdout, _) = login.finish();
+    assert_eq!(exit, 0);
+    assert!(stdout.is_empty(), "stdout is for data only");
     let record: serde_json::Value =
         serde_json::from_slice(&ss.lookup("vouch", "work").expect("stored")).unwrap();
     let access = record["access_token"].as_str().unwrap();
@@ -83,11 +45,11 @@ fn browser_flow_end_to_end_from_the_printed_url() {
     let ss = SecretService::start();
     let p = FakeProvider::start();
     let vouch = Vouch::new("secret-service", ss.env());
-    let (child, rx) = spawn(
+    let mut login = Running::spawn(
         &vouch,
         &["login", "web", "--issuer", &p.issuer(), "--client-id", "cli", "--browser", "--no-open"],
     );
-    let url = wait_for(&rx, |line| line.trim().starts_with("http").then(|| line.trim().to_string()));
+    let url = login.wait_for(|line| line.trim().starts_with("http").then(|| line.trim().to_string()));
     assert!(url.contains("/authorize?") && url.contains("code_challenge="), "{url}");
     // Play the browser: the provider redirects to vouch's loopback listener.
     let agent =
@@ -98,8 +60,8 @@ fn browser_flow_end_to_end_from_the_printed_url() {
     let mut page = agent.get(&location).call().unwrap();
     assert_eq!(page.status().as_u16(), 200);
     assert!(page.body_mut().read_to_string().unwrap().contains("close this tab"));
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let (exit, _, stderr) = login.finish();
+    assert_eq!(exit, 0, "{stderr}");
     assert!(ss.lookup("vouch", "web").is_some());
 }
 
@@ -109,14 +71,16 @@ fn ctrl_c_while_waiting_is_exit_130_and_stores_nothing() {
     let p = FakeProvider::start();
     let vouch = Vouch::new("secret-service", ss.env());
     for (signal, code) in [("-INT", 130), ("-TERM", 143)] {
-        let (child, rx) =
-            spawn(&vouch, &["login", "w", "--issuer", &p.issuer(), "--client-id", "cli", "--no-open"]);
-        wait_for(&rx, |line| line.contains("enter the code").then(String::new));
+        let mut login = Running::spawn(
+            &vouch,
+            &["login", "w", "--issuer", &p.issuer(), "--client-id", "cli", "--no-open"],
+        );
+        login.wait_for(|line| line.contains("enter the code").then_some(()));
         let status =
-            std::process::Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap();
+            std::process::Command::new("kill").args([signal, &login.id().to_string()]).status().unwrap();
         assert!(status.success());
-        let out = child.wait_with_output().unwrap();
-        assert_eq!(out.status.code(), Some(code), "{signal}");
+        let (exit, _, _) = login.finish();
+        assert_eq!(exit, code, "{signal}");
         assert!(ss.lookup("vouch", "w").is_none());
         assert!(!vouch.config_file().exists());
     }

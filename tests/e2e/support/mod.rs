@@ -7,9 +7,11 @@ pub mod git_server;
 pub mod in_process;
 pub mod secret_service;
 
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
@@ -168,5 +170,87 @@ pub fn assert_no_file_contains<S: AsRef<str>>(dir: &Path, secrets: &[S]) {
                 assert!(!text.contains(secret.as_ref()), "{} holds a secret", path.display());
             }
         }
+    }
+}
+
+/// How long a `Running` vouch may stay silent, or take to finish.
+pub const RUNNING_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A running `vouch` (a login, typically), its stderr arriving line by line, so a test can
+/// act on what it prints for the person.
+pub struct Running {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Running {
+    pub fn spawn(vouch: &Vouch, args: &[&str]) -> Self {
+        let mut child = vouch
+            .command(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn vouch");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Running { child, lines, seen: Vec::new() }
+    }
+
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The first stderr line `pick` accepts; panics when vouch exits or stays silent.
+    pub fn wait_for<T>(&mut self, pick: impl Fn(&str) -> Option<T>) -> T {
+        let deadline = Instant::now() + RUNNING_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let found = pick(&line);
+                    self.seen.push(line);
+                    if let Some(found) = found {
+                        return found;
+                    }
+                }
+                Err(_) => {
+                    let _ = self.child.kill();
+                    panic!("vouch never printed what the person needs; stderr: {:#?}", self.seen)
+                }
+            }
+        }
+    }
+
+    /// Wait (bounded) for vouch to exit: its exit code, stdout and whole stderr.
+    pub fn finish(mut self) -> (i32, String, String) {
+        let deadline = Instant::now() + RUNNING_TIMEOUT;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait for vouch") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                self.seen.extend(self.lines.try_iter());
+                panic!("vouch did not finish within {RUNNING_TIMEOUT:?}; stderr: {:#?}", self.seen);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut stdout = String::new();
+        self.child.stdout.take().expect("stdout").read_to_string(&mut stdout).unwrap();
+        // The reader thread ends at EOF, which follows the exit.
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            self.seen.push(line);
+        }
+        (status.code().unwrap_or(-1), stdout, self.seen.join("\n"))
     }
 }
