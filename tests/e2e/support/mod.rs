@@ -42,8 +42,10 @@ impl Run {
 
     /// Assert that `secret` appears in neither stream.
     pub fn leaks_nothing(&self, secret: &str) -> &Self {
-        assert!(!self.stdout.contains(secret), "secret on stdout: {}", self.stdout);
-        assert!(!self.stderr.contains(secret), "secret on stderr: {}", self.stderr);
+        use predicates::prelude::*;
+        let absent = predicate::str::contains(secret).not();
+        assert!(absent.eval(&self.stdout), "secret on stdout: {}", self.stdout);
+        assert!(absent.eval(&self.stderr), "secret on stderr: {}", self.stderr);
         self
     }
 }
@@ -90,18 +92,12 @@ impl Vouch {
     }
 
     /// Run with `stdin` piped in (or closed when `None`).
+    /// Run through assert_cmd, which also kills a vouch that hangs: no test can wait forever.
     pub fn run_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Run {
-        use std::io::Write;
-        let mut cmd = self.command(args);
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut cmd = assert_cmd::Command::from_std(self.command(args));
+        cmd.write_stdin(stdin.unwrap_or_default()).timeout(Duration::from_secs(90));
         let started = Instant::now();
-        let mut child = cmd.spawn().expect("spawn vouch");
-        let mut pipe = child.stdin.take().expect("stdin pipe");
-        if let Some(text) = stdin {
-            let _ = pipe.write_all(text.as_bytes());
-        }
-        drop(pipe);
-        let output = child.wait_with_output().expect("wait for vouch");
+        let output = cmd.output().expect("run vouch");
         Run::from(output, started.elapsed())
     }
 
