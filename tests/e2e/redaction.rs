@@ -5,11 +5,11 @@
 
 use crate::support::fake_provider::{self, FakeProvider, Fault};
 use crate::support::secret_service::SecretService;
-use crate::support::{Run, Vouch};
+use crate::support::{Run, Running, Vouch};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Every secret the provider mints starts with this; the client secret and pasted token too.
 const CANARY: &str = "CANARYZ";
@@ -56,38 +56,20 @@ impl Scene {
     /// A device login, with the test approving the code it reads from stderr.
     fn device_login(&mut self, name: &str) {
         let issuer = self.provider.issuer();
-        let mut child = self
-            .vouch
-            .command(&["-v", "login", name, "--issuer", &issuer, "--client-id", "cli"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let provider = self.provider.clone();
-        let reader = std::thread::spawn(move || {
-            let mut all = String::new();
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(code) = line.split("enter the code: ").nth(1) {
-                    provider.approve_device(code.trim());
-                }
-                all.push_str(&line);
-                all.push('\n');
-            }
-            all
-        });
+        let mut login =
+            Running::spawn(&self.vouch, &["-v", "login", name, "--issuer", &issuer, "--client-id", "cli"]);
+        let code = login.wait_for(|line| line.split("enter the code: ").nth(1).map(|c| c.trim().to_string()));
+        self.provider.approve_device(&code);
+        self.finish(format!("login {name} (device)"), login);
+    }
+
+    /// Wait for a running login and record it (stdout must hold no token).
+    fn finish(&mut self, what: String, login: Running) {
         let started = Instant::now();
-        let out = child.wait_with_output().unwrap();
-        let stderr = reader.join().unwrap();
-        let run = Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr,
-            elapsed: started.elapsed(),
-        };
-        assert_eq!(run.code, 0, "device login: {}", run.stderr);
-        self.runs.push((format!("login {name} (device)"), run, false));
+        let (code, stdout, stderr) = login.finish();
+        let run = Run { code, stdout, stderr, elapsed: started.elapsed() };
+        assert_eq!(run.code, 0, "{what}: {}", run.stderr);
+        self.runs.push((what, run, false));
     }
 
     /// Every secret the provider and the test handed out, as seen on the wire.
@@ -143,37 +125,17 @@ fn no_secret_leaks_from_any_command_or_path() {
     // Success paths.
     s.device_login("dev");
     // Browser login: the BROWSER script records its argv; the test plays the browser.
-    let mut child = s
-        .vouch
-        .command(&["-v", "login", "web", "--issuer", &issuer, "--client-id", "cli", "--browser"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let url = loop {
-        let line = lines.next().expect("vouch printed no URL").unwrap();
-        if line.trim().starts_with("http") {
-            break line.trim().to_string();
-        }
-    };
+    let mut login = Running::spawn(
+        &s.vouch,
+        &["-v", "login", "web", "--issuer", &issuer, "--client-id", "cli", "--browser"],
+    );
+    let url = login.wait_for(|line| line.trim().starts_with("http").then(|| line.trim().to_string()));
     let agent =
         ureq::Agent::config_builder().max_redirects(0).http_status_as_error(false).build().new_agent();
     let location =
         agent.get(&url).call().unwrap().headers().get("location").unwrap().to_str().unwrap().to_string();
     agent.get(&location).call().unwrap();
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
-    let out = child.wait_with_output().unwrap();
-    let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into(),
-        stderr: rest.join("\n"),
-        elapsed: Duration::ZERO,
-    };
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    s.runs.push(("login web (browser)".into(), run, false));
+    s.finish("login web (browser)".into(), login);
     s.run(
         &["login", "ci", "--issuer", &issuer, "--client-id", "svc", "--client-credentials", "--json"],
         Some("CANARYZ-client-secret"),
