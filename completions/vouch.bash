@@ -415,7 +415,7 @@ _vouch() {
             return 0
             ;;
         vouch__subcmd__logout)
-            opts="-v -h -V --all --store --config-dir --verbose --no-input --help --version"
+            opts="-v -h -V --all --orphans --store --config-dir --verbose --no-input --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

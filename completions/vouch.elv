@@ -121,6 +121,7 @@ set edit:completion:arg-completer[vouch] = {|@words|
             cand --store 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows'
             cand --config-dir 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]'
             cand --all 'Sign out of every profile'
+            cand --orphans 'Revoke and delete the credentials in the store that no profile of this configuration owns (left by a deleted config, another --config-dir, or an older vouch)'
             cand -v 'Log operations, endpoints and status codes to stderr (never secrets)'
             cand --verbose 'Log operations, endpoints and status codes to stderr (never secrets)'
             cand --no-input 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'

@@ -125,6 +125,7 @@ keychain\t'macOS Keychain'
 windows\t'Windows Credential Manager'"
 complete -c vouch -n "__fish_vouch_using_subcommand logout" -l config-dir -d 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]' -r -F
 complete -c vouch -n "__fish_vouch_using_subcommand logout" -l all -d 'Sign out of every profile'
+complete -c vouch -n "__fish_vouch_using_subcommand logout" -l orphans -d 'Revoke and delete the credentials in the store that no profile of this configuration owns (left by a deleted config, another --config-dir, or an older vouch)'
 complete -c vouch -n "__fish_vouch_using_subcommand logout" -s v -l verbose -d 'Log operations, endpoints and status codes to stderr (never secrets)'
 complete -c vouch -n "__fish_vouch_using_subcommand logout" -l no-input -d 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
 complete -c vouch -n "__fish_vouch_using_subcommand logout" -s h -l help -d 'Print help'

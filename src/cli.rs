@@ -251,6 +251,11 @@ pub struct LogoutArgs {
     /// Sign out of every profile
     #[arg(long)]
     pub all: bool,
+
+    /// Revoke and delete the credentials in the store that no profile of this configuration
+    /// owns (left by a deleted config, another --config-dir, or an older vouch)
+    #[arg(long, conflicts_with_all = ["name", "all"])]
+    pub orphans: bool,
 }
 
 #[derive(Debug, Args)]

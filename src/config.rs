@@ -1,8 +1,8 @@
 //! Profiles: names plus non-secret settings, kept in `config.toml` in the config directory.
 //!
-//! This module owns the file: where it lives, its format, its permissions (file 0600, directory
-//! 0700; a file other users can write is refused), atomic replacement, and resolving which
-//! profile a command means. It never holds a secret: tokens and client secrets live only in
+//! This module owns the file: its format, atomic replacement under a lock, and resolving which
+//! profile a command means. Where it lives and whether it can be trusted (owned by this user,
+//! writable by nobody else, in a directory nobody else can replace) is [`crate::paths`]'s. It never holds a secret: tokens and client secrets live only in
 //! the credential store.
 //!
 //! ```toml
@@ -13,12 +13,13 @@
 //! userinfo_url = "https://login.example.com/me"   # optional endpoint overrides
 //! ```
 
-use crate::context::Env;
+use crate::env::Env;
 use crate::error::Error;
+use crate::paths;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub const FILE_NAME: &str = "config.toml";
 
@@ -70,6 +71,10 @@ pub struct Profile {
     /// `bearer` (an `Authorization: Bearer` header, when git supports it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git_auth: Option<GitAuth>,
+    /// Names this profile's credential in the store (see [`crate::identity`]); made at the
+    /// first login, made anew when a login changes the issuer or client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_id: Option<String>,
     /// `false` once a re-login found that revoking the replaced refresh token also revoked the
     /// new credential (a provider that revokes whole grants); re-logins then leave it be.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -117,21 +122,6 @@ pub enum AuthMethod {
     ClientSecretPost,
 }
 
-/// The platform's default config directory, with `vouch` appended.
-pub fn default_dir(env: &Env) -> Result<PathBuf, Error> {
-    let missing = || Error::usage("cannot find a config directory: set HOME, or pass --config-dir DIR");
-    let base = if cfg!(target_os = "windows") {
-        PathBuf::from(env.get("APPDATA").ok_or_else(missing)?)
-    } else if cfg!(target_os = "macos") {
-        Path::new(env.get("HOME").ok_or_else(missing)?).join("Library/Application Support")
-    } else if let Some(xdg) = env.get("XDG_CONFIG_HOME").filter(|p| Path::new(p).is_absolute()) {
-        PathBuf::from(xdg)
-    } else {
-        Path::new(env.get("HOME").ok_or_else(missing)?).join(".config")
-    };
-    Ok(base.join("vouch"))
-}
-
 /// Check a profile name: it becomes a store user name and part of file names.
 pub fn validate_name(name: &str) -> Result<(), Error> {
     let ok = !name.is_empty()
@@ -151,12 +141,13 @@ impl Config {
     /// Read the config in `dir`; a missing file is an empty config.
     pub fn load(dir: &Path) -> Result<Config, Error> {
         let path = dir.join(FILE_NAME);
+        paths::check_dir_if_present(dir)?;
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
             Err(e) => return Err(config_error(&path, format!("it cannot be read ({e})"))),
         };
-        check_permissions(&path)?;
+        paths::check_private_file(&path)?;
         Config::parse(&text).map_err(|reason| config_error(&path, reason))
     }
 
@@ -181,8 +172,7 @@ impl Config {
     /// Replace the config file atomically: write a 0600 temporary file beside it, then rename.
     pub fn save(&self, dir: &Path) -> Result<(), Error> {
         let path = dir.join(FILE_NAME);
-        create_private_dir(dir)
-            .map_err(|e| config_error(dir, format!("the directory cannot be created ({e})")))?;
+        paths::ensure_private_dir(dir)?;
         let text = toml::to_string_pretty(self)
             .map_err(|e| Error::internal(format!("config serialization failed: {e}")))?;
         let tmp = dir.join(format!(".{FILE_NAME}.{}.tmp", std::process::id()));
@@ -217,45 +207,6 @@ impl Config {
 
 fn config_error(path: &Path, reason: String) -> Error {
     Error::Config { path: path.display().to_string(), reason }
-}
-
-#[cfg(unix)]
-fn check_permissions(path: &Path) -> Result<(), Error> {
-    use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(path).map_err(|e| config_error(path, format!("it cannot be read ({e})")))?;
-    if meta.mode() & 0o022 != 0 {
-        return Err(config_error(
-            path,
-            format!(
-                "other users can write it (mode {:o}); run `chmod 600 {}`",
-                meta.mode() & 0o777,
-                path.display()
-            ),
-        ));
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_permissions(_: &Path) -> Result<(), Error> {
-    Ok(())
-}
-
-/// Create `dir` (and parents) with mode 0700, tightening it if it exists with looser bits.
-#[cfg(unix)]
-pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
-    let mode = std::fs::metadata(dir)?.permissions().mode();
-    if mode & 0o077 != 0 {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

@@ -5,48 +5,15 @@
 //! world ([`Context::system`]) and tests build from fakes. What a command may touch is
 //! therefore visible in one struct, and tests can drive any command in-process.
 
+pub use crate::env::Env;
 use crate::error::Error;
 use crate::http::Http;
 use crate::signals::Interrupts;
 use crate::store::platform::{self, StoreChoice};
 use crate::store::{self, SecretStore};
-use std::collections::HashMap;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// A snapshot of environment variables.
-#[derive(Clone, Debug, Default)]
-pub struct Env {
-    vars: HashMap<String, String>,
-}
-
-impl Env {
-    pub fn from_process() -> Self {
-        Env {
-            vars: std::env::vars_os()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-                .collect(),
-        }
-    }
-
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
-        Env { vars: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
-    }
-
-    /// The variable's value; unset and empty are the same.
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.vars.get(key).map(String::as_str).filter(|v| !v.is_empty())
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))
-    }
-
-    pub fn set(&mut self, key: &str, value: &str) {
-        self.vars.insert(key.to_string(), value.to_string());
-    }
-}
 
 /// Which standard streams are terminals.
 #[derive(Clone, Copy, Debug, Default)]
@@ -70,6 +37,9 @@ pub struct Settings {
     pub http_timeout: Duration,
     /// How long to wait for another process holding a profile's lock.
     pub lock_wait: Duration,
+    /// Where locks and markers live. `None` (always, in the binary) means the user's own state
+    /// directory ([`crate::paths::state_dir`]); in-process tests set a private one.
+    pub state_dir: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -82,7 +52,18 @@ impl Default for Settings {
             store_timeout: store::DEFAULT_TIMEOUT,
             http_timeout: crate::http::DEFAULT_TIMEOUT,
             lock_wait: crate::lock::DEFAULT_WAIT,
+            state_dir: None,
         }
+    }
+}
+
+impl crate::http::Transport for Context {
+    fn http(&mut self) -> &Http {
+        self.http_client()
+    }
+
+    fn log(&mut self, args: std::fmt::Arguments<'_>) {
+        Context::log(self, args);
     }
 }
 
@@ -225,7 +206,7 @@ impl Context {
     }
 
     /// The HTTP client, built on first use so commands that stay offline never pay for TLS set-up.
-    pub fn http(&mut self) -> &Http {
+    pub fn http_client(&mut self) -> &Http {
         let timeout = self.settings.http_timeout;
         self.http.get_or_insert_with(|| Http::new(timeout))
     }
@@ -235,12 +216,16 @@ impl Context {
         if let Some(dir) = &self.settings.config_dir {
             return Ok(dir.clone());
         }
-        crate::config::default_dir(&self.env)
+        crate::paths::default_config_dir(&self.env)
     }
 
-    /// Where per-profile lock files live.
-    pub fn lock_dir(&self) -> Result<PathBuf, Error> {
-        crate::lock::default_dir(&self.env)
+    /// Where per-credential lock files and in-flight markers live (checked, created if
+    /// missing): the same for every process of this user, whatever its environment.
+    pub fn state_dir(&self) -> Result<PathBuf, Error> {
+        match &self.settings.state_dir {
+            Some(dir) => crate::paths::ensure_private_dir(dir).map(|()| dir.clone()),
+            None => crate::paths::state_dir(&self.env),
+        }
     }
 
     /// A `-v` log line on stderr. Callers pass operation names, URLs without query strings,

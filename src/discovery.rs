@@ -64,7 +64,7 @@ pub fn well_known_urls(issuer: &Url) -> [(Url, bool); 2] {
 pub fn discover(ctx: &mut Context, issuer_text: &str) -> Result<Option<Metadata>, Error> {
     let issuer = http::user_url(issuer_text)?;
     for (url, openid) in well_known_urls(&issuer) {
-        let response = http::request(ctx, "GET", &url, Auth::None, Body::None)?;
+        let response = http::request(ctx, "GET", &url, Auth::None, Body::None, None)?;
         let shown = http::redact(&url);
         match response.status {
             200 => return parse(&response.body, issuer_text, openid, &shown).map(Some),

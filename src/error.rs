@@ -31,7 +31,7 @@ pub mod exit {
         (INTERNAL, "unexpected internal error", "report it"),
         (
             USAGE,
-            "usage or configuration error (bad flags, unknown profile, invalid config file, plain-http URL, a prompt that --no-input forbids)",
+            "usage or configuration error (bad flags, unknown profile, invalid config file, plain-http URL, a prompt that --no-input forbids, a config or lock location another user controls, a credential minted for another provider)",
             "fix the command or config",
         ),
         (SIGNED_OUT, "signed out: no credential stored for the profile (a normal state)", "vouch login NAME"),
@@ -88,6 +88,14 @@ pub enum Error {
     Config { path: String, reason: String },
     /// A URL the user gave is not https and not loopback. Exit 2; use https.
     InsecureUrl { url: String },
+    /// A file or directory vouch would use (config, locks, markers) could be read, replaced or
+    /// blocked by another user: owned by someone else, a symbolic link, or writable by others.
+    /// Exit 2; the remedy says what to remove or chmod. vouch never uses it as it is.
+    UnsafeLocation { path: String, reason: String, remedy: String },
+    /// The stored credential was minted for another provider or client than the profile now
+    /// names (its config was edited). It is never sent to the new one. Exit 2; `vouch login
+    /// NAME` signs in to the new provider and starts clean.
+    ForeignCredential { profile: String, minted_for: String, configured: String },
 
     // ----- exit 3: signed out ------------------------------------------------------------
     /// No credential is stored for the profile: the normal signed-out state. Exit 3; run
@@ -152,7 +160,9 @@ impl Error {
             | Error::UnknownProfile { .. }
             | Error::NoDefaultProfile { .. }
             | Error::Config { .. }
-            | Error::InsecureUrl { .. } => exit::USAGE,
+            | Error::InsecureUrl { .. }
+            | Error::UnsafeLocation { .. }
+            | Error::ForeignCredential { .. } => exit::USAGE,
             Error::SignedOut { .. } | Error::NoProfiles => exit::SIGNED_OUT,
             Error::Rejected { .. } => exit::REJECTED,
             Error::Unavailable { .. } => exit::UNAVAILABLE,
@@ -216,6 +226,17 @@ impl fmt::Display for Error {
                 f,
                 "{url} is not https; vouch sends credentials only over https, or plain http to a loopback address (127.0.0.1, [::1], localhost)"
             ),
+            Error::UnsafeLocation { path, reason, remedy } => {
+                let remedy = if remedy.is_empty() { String::new() } else { format!("; {remedy}") };
+                write!(
+                    f,
+                    "vouch will not use {path}: {reason}. Another user could read, replace or block what vouch keeps there{remedy}"
+                )
+            }
+            Error::ForeignCredential { profile, minted_for, configured } => write!(
+                f,
+                "the credential stored for '{profile}' was issued by {minted_for}, but the profile now names {configured}; vouch never sends a credential to another provider or client. Run `vouch login {profile}` to sign in to {configured}"
+            ),
             Error::SignedOut { profile } => {
                 write!(f, "profile '{profile}' is signed out; run `vouch login {profile}`")
             }
@@ -277,6 +298,15 @@ mod tests {
             (Error::NoDefaultProfile { known: vec![] }, 2),
             (Error::Config { path: "p".into(), reason: "r".into() }, 2),
             (Error::InsecureUrl { url: "http://x".into() }, 2),
+            (Error::UnsafeLocation { path: "p".into(), reason: "r".into(), remedy: "m".into() }, 2),
+            (
+                Error::ForeignCredential {
+                    profile: "p".into(),
+                    minted_for: "a".into(),
+                    configured: "b".into(),
+                },
+                2,
+            ),
             (Error::SignedOut { profile: "p".into() }, 3),
             (Error::NoProfiles, 3),
             (Error::Rejected { profile: "p".into(), reason: "r".into() }, 4),

@@ -9,10 +9,17 @@
 //! - transport failures are classified here: timeouts and refused connections are "try again
 //!   later" (exit 5), TLS failures and oversized bodies are a provider problem (exit 9).
 //!
-//! `-v` logging of requests happens here, through the context, and shows the method, the URL
-//! without its query string, and the status. Never headers or bodies.
+//! - **a credential goes only to its own provider**: every request that carries one names the
+//!   issuer that minted it, and is refused unless its URL is an endpoint that this issuer's
+//!   metadata (or the profile's own endpoint settings for it) named in this process. This is
+//!   the one check every credential-carrying request passes, whatever command sent it.
+//!
+//! `-v` logging of requests happens here, through the caller's [`Transport`], and shows the
+//! method, the URL without its query string, and the status. Never headers or bodies.
+//!
+//! This module does not know the [`crate::context::Context`]; the context implements
+//! [`Transport`] for it.
 
-use crate::context::Context;
 use crate::error::Error;
 use crate::secret::AccessToken;
 use std::time::Duration;
@@ -25,9 +32,17 @@ pub const MAX_BODY: u64 = 1024 * 1024;
 /// The default bound on a whole request, connect to last byte.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// What [`request`] needs from its caller: the client, and a place for `-v` log lines.
+pub trait Transport {
+    fn http(&mut self) -> &Http;
+    fn log(&mut self, args: std::fmt::Arguments<'_>);
+}
+
 /// The client. Cheap to keep, built once per process on first use.
 pub struct Http {
     agent: ureq::Agent,
+    /// Issuer (without a trailing `/`) → the endpoints its metadata or the profile named.
+    endpoints: std::cell::RefCell<std::collections::HashMap<String, Vec<String>>>,
 }
 
 /// A response with its body read (and capped).
@@ -67,7 +82,27 @@ impl Http {
             .http_status_as_error(false)
             .user_agent(concat!("vouch/", env!("CARGO_PKG_VERSION")))
             .build();
-        Http { agent: config.new_agent() }
+        Http { agent: config.new_agent(), endpoints: Default::default() }
+    }
+
+    /// Record that `urls` are endpoints of `issuer` (see the module docs).
+    pub fn register_endpoints<'a>(&self, issuer: &str, urls: impl IntoIterator<Item = &'a Url>) {
+        let mut map = self.endpoints.borrow_mut();
+        let known = map.entry(issuer.trim_end_matches('/').to_string()).or_default();
+        for url in urls {
+            let url = endpoint_id(url);
+            if !known.contains(&url) {
+                known.push(url);
+            }
+        }
+    }
+
+    /// Whether `url` is a registered endpoint of `issuer`.
+    fn belongs_to(&self, url: &Url, issuer: &str) -> bool {
+        self.endpoints
+            .borrow()
+            .get(issuer.trim_end_matches('/'))
+            .is_some_and(|urls| urls.contains(&endpoint_id(url)))
     }
 
     fn send(
@@ -117,36 +152,107 @@ impl Http {
     }
 }
 
-/// Send a request through the context's client, logging it under `-v`.
-pub fn request(
-    ctx: &mut Context,
+/// An endpoint as compared: the URL without query or fragment.
+fn endpoint_id(url: &Url) -> String {
+    let mut url = url.clone();
+    url.set_query(None);
+    url.set_fragment(None);
+    url.to_string()
+}
+
+/// A request that failed, and whether it may have reached the server before it did: a
+/// refresh token in a request that may have arrived may have been consumed.
+pub struct Failure {
+    pub error: Error,
+    pub maybe_delivered: bool,
+}
+
+/// Send a request through the caller's client, logging it under `-v`. `minted_by` names the
+/// issuer of the credential the request carries (in `auth` or in the form), `None` when it
+/// carries none; a credential is only sent to an endpoint of its own issuer.
+pub fn request<T: Transport + ?Sized>(
+    ctx: &mut T,
     method: &str,
     url: &Url,
     auth: Auth<'_>,
     body: Body<'_>,
+    minted_by: Option<&str>,
 ) -> Result<Response, Error> {
+    send_tracked(ctx, method, url, auth, body, minted_by).map_err(|f| f.error)
+}
+
+/// [`request`], telling a failure before anything was sent (no connection, a refused
+/// credential check) from one after the request may have arrived (a reset, a time-out
+/// waiting for the answer, an answer that is not HTTP).
+pub fn send_tracked<T: Transport + ?Sized>(
+    ctx: &mut T,
+    method: &str,
+    url: &Url,
+    auth: Auth<'_>,
+    body: Body<'_>,
+    minted_by: Option<&str>,
+) -> Result<Response, Failure> {
     let shown = redact(url);
+    let not_sent = |error| Failure { error, maybe_delivered: false };
+    match minted_by {
+        None if !matches!(auth, Auth::None) => {
+            return Err(not_sent(Error::internal(
+                "a credential was about to be sent without naming its provider",
+            )));
+        }
+        Some(issuer) if !ctx.http().belongs_to(url, issuer) => {
+            return Err(not_sent(Error::usage(format!(
+                "vouch refused to send a credential issued by {issuer} to {shown}, which is not an endpoint of \
+                 that provider; check the profile's issuer and endpoint settings, or run `vouch login` again"
+            ))));
+        }
+        _ => {}
+    }
     ctx.log(format_args!("{method} {shown}"));
     let result = ctx.http().send(method, url, &auth, &body);
     match result {
         Ok(response) => {
             ctx.log(format_args!("{method} {shown} -> {}", response.status));
             if (300..400).contains(&response.status) {
-                return Err(Error::Protocol {
-                    endpoint: shown,
-                    reason: format!(
-                        "it answered with a redirect ({}), which vouch never follows",
-                        response.status
-                    ),
+                return Err(Failure {
+                    error: Error::Protocol {
+                        endpoint: shown,
+                        reason: format!(
+                            "it answered with a redirect ({}), which vouch never follows",
+                            response.status
+                        ),
+                    },
+                    // A redirect is an answer: the grant was not processed there.
+                    maybe_delivered: false,
                 });
             }
             Ok(response)
         }
         Err(err) => {
-            let err = classify(&shown, err);
-            ctx.log(format_args!("{method} {shown} -> error class {}", err.class()));
-            Err(err)
+            let maybe_delivered = may_have_arrived(&err);
+            let error = classify(&shown, err);
+            ctx.log(format_args!(
+                "{method} {shown} -> error class {}{}",
+                error.class(),
+                if maybe_delivered { " (the request may have arrived)" } else { "" }
+            ));
+            Err(Failure { error, maybe_delivered })
         }
+    }
+}
+
+/// Whether a transport error happened after the request may have reached the server.
+fn may_have_arrived(err: &ureq::Error) -> bool {
+    use ureq::Error as E;
+    use ureq::Timeout as T;
+    match err {
+        E::Timeout(T::Resolve | T::Connect) => false,
+        E::HostNotFound | E::ConnectionFailed | E::ConnectProxyFailed(_) => false,
+        E::Tls(_) | E::Rustls(_) | E::Pem(_) | E::TlsRequired | E::RequireHttpsOnly(_) => false,
+        // rustls reports a failed handshake as InvalidData: nothing was sent.
+        E::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => false,
+        E::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => false,
+        _ => true,
     }
 }
 
@@ -255,6 +361,38 @@ mod tests {
             assert_eq!(err.exit_code(), 2, "{bad}");
         }
         assert_eq!(provider_url("http://example.com/token", "x").unwrap_err().exit_code(), 9);
+    }
+
+    #[test]
+    fn credentials_go_only_to_their_own_issuers_endpoints() {
+        struct Ctx(Http);
+        impl Transport for Ctx {
+            fn http(&mut self) -> &Http {
+                &self.0
+            }
+            fn log(&mut self, _: std::fmt::Arguments<'_>) {}
+        }
+        let mut ctx = Ctx(Http::new(Duration::from_secs(1)));
+        let a_token = Url::parse("http://127.0.0.1:9/a/token").unwrap();
+        let b_token = Url::parse("http://127.0.0.1:9/b/token").unwrap();
+        ctx.0.register_endpoints("http://127.0.0.1:9/a/", [&a_token]);
+        ctx.0.register_endpoints("http://127.0.0.1:9/b", [&b_token]);
+        let form = [("refresh_token", "canary-rt")];
+        let err =
+            request(&mut ctx, "POST", &b_token, Auth::None, Body::Form(&form), Some("http://127.0.0.1:9/a"))
+                .err()
+                .unwrap();
+        assert_eq!(err.exit_code(), 2, "{err}");
+        assert!(!err.to_string().contains("canary"), "{err}");
+        let token = AccessToken::new("canary-at");
+        let err = request(&mut ctx, "GET", &a_token, Auth::Bearer(&token), Body::None, None).err().unwrap();
+        assert_eq!(err.exit_code(), 1, "a credential must name its issuer: {err}");
+        // its own endpoint passes the check (and then fails to connect: nothing listens on port 9)
+        let err =
+            request(&mut ctx, "POST", &a_token, Auth::None, Body::Form(&form), Some("http://127.0.0.1:9/a/"))
+                .err()
+                .unwrap();
+        assert_eq!(err.exit_code(), 5, "{err}");
     }
 
     #[test]

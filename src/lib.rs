@@ -10,7 +10,10 @@
 //! - [`context`]: every side effect (env, stdio, clock, store, HTTP) behind one struct;
 //! - [`error`]: the error enum and the exit-code table; [`docs`]: completions and man pages;
 //! - [`store`]: the storage core on the OS credential store; [`record`]: what it stores;
-//! - [`config`]: profiles in `config.toml`;
+//! - [`config`]: profiles in `config.toml`; [`paths`]: where things live and whether vouch
+//!   may trust them (the bottom of the crate, with [`env`]);
+//! - [`identity`]: which stored credential belongs to which profile (entry keys, migration,
+//!   orphans);
 //! - [`flows`]: the login flows (device, browser, client credentials, pasted token), and
 //!   [`sign_in`]: running one and having the provider confirm the result;
 //! - [`oauth`]: token, device and revocation endpoints, OAuth errors, ID tokens;
@@ -33,13 +36,16 @@ pub mod config;
 pub mod context;
 pub mod discovery;
 pub mod docs;
+pub mod env;
 pub mod error;
 pub mod flows;
 pub mod git;
 pub mod hardening;
 pub mod http;
+pub mod identity;
 pub mod lock;
 pub mod oauth;
+pub mod paths;
 pub mod provider;
 pub mod record;
 pub mod refresh;

@@ -1,21 +1,24 @@
 //! Per-profile lock files: single flight across processes.
 //!
 //! Every write of a profile's record (refresh, login, logout, rotate) happens while holding
-//! `{lock dir}/{profile}.lock`, an advisory whole-file lock (`File::lock`). A process that
+//! `{state dir}/{entry}.lock`, an advisory whole-file lock (`File::lock`), where `entry` is the
+//! credential's store entry ([`crate::identity`]): one credential, one lock. A process that
 //! wanted to refresh re-reads the record after taking the lock, and uses what another process
-//! wrote instead of refreshing again. Lock files hold no secret; they live in
-//! `$XDG_RUNTIME_DIR/vouch` (or the user cache directory), mode 0600 in a 0700 directory.
+//! wrote instead of refreshing again. Lock files hold no secret; they live in the state
+//! directory, which depends on the user id alone, never on the environment
+//! ([`crate::paths`]), mode 0600 in a 0700 directory.
 //!
 //! Waiting is bounded: running out of time is "unavailable, retry later" (exit 5).
 //!
-//! Beside each lock, an **in-flight marker** (`{profile}.inflight`) exists exactly while a
-//! refresh request is on the wire and its result not yet stored. It holds a fingerprint of the
-//! refresh token being sent (the first 64 bits of its SHA-256: enough to recognise the token,
-//! useless for recovering it). A process that is killed there (SIGKILL, power loss of the process) leaves
-//! the marker behind; the next refresh of the same generation finds it and knows the refresh
+//! Beside each lock, an **in-flight marker** (`{entry}.inflight`) is written before a refresh
+//! request leaves the process, and removed only once it is known that the refresh token it
+//! names will not be needed again or may safely be sent again (see docs/crash-safety.md). It
+//! holds a fingerprint of the refresh token being sent (the first 64 bits of its SHA-256:
+//! enough to recognise the token, useless for recovering it). A process killed in between
+//! (SIGKILL, power loss), or one whose answer was lost and whose store refused to record
+//! that, leaves the marker behind; the next refresh of the same token finds it and knows the
 //! token may already have been consumed, so it does not replay it (RFC 9700 §4.14.2).
 
-use crate::context::Env;
 use crate::error::Error;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -27,24 +30,6 @@ pub const DEFAULT_WAIT: Duration = Duration::from_secs(45);
 /// A held profile lock; released on drop (and by the kernel if the process dies).
 pub struct ProfileLock {
     _file: File,
-}
-
-/// Where lock files live: `$XDG_RUNTIME_DIR/vouch`, else the user cache directory.
-pub fn default_dir(env: &Env) -> Result<PathBuf, Error> {
-    let missing = || Error::usage("cannot find a directory for lock files: set HOME or XDG_RUNTIME_DIR");
-    if let Some(runtime) = env.get("XDG_RUNTIME_DIR").filter(|p| Path::new(p).is_absolute()) {
-        return Ok(Path::new(runtime).join("vouch"));
-    }
-    let base = if cfg!(target_os = "windows") {
-        PathBuf::from(env.get("LOCALAPPDATA").ok_or_else(missing)?)
-    } else if cfg!(target_os = "macos") {
-        Path::new(env.get("HOME").ok_or_else(missing)?).join("Library/Caches")
-    } else if let Some(cache) = env.get("XDG_CACHE_HOME").filter(|p| Path::new(p).is_absolute()) {
-        PathBuf::from(cache)
-    } else {
-        Path::new(env.get("HOME").ok_or_else(missing)?).join(".cache")
-    };
-    Ok(base.join("vouch"))
 }
 
 impl ProfileLock {
@@ -91,7 +76,7 @@ impl ProfileLock {
 }
 
 fn open(dir: &Path, profile: &str) -> Result<File, Error> {
-    crate::config::create_private_dir(dir).map_err(|e| io_error(dir, e))?;
+    crate::paths::ensure_private_dir(dir)?;
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
@@ -133,16 +118,28 @@ impl InFlight {
         std::fs::read_to_string(Self::path(dir, profile)).is_ok_and(|f| f.trim() == Self::fingerprint(token))
     }
 
-    /// Forget a marker (the token it names will never be sent again).
+    /// Forget a marker (the token it names will never be sent again, or may safely be).
     pub fn clear(dir: &Path, profile: &str) {
         let _ = std::fs::remove_file(Self::path(dir, profile));
+    }
+
+    /// Keep the marker on disk after this process: the token it names may have been
+    /// consumed, and nothing else may record that.
+    pub fn keep(self) {
+        std::mem::forget(self);
     }
 
     /// Mark `token` as being sent. Call it while holding the profile lock.
     pub fn begin(dir: &Path, profile: &str, token: &str) -> Result<InFlight, Error> {
         let path = Self::path(dir, profile);
-        std::fs::write(&path, Self::fingerprint(token))
-            .map_err(|e| Error::internal(format!("cannot write {} ({e})", path.display())))?;
+        // Written and synced before the request leaves: a power loss right after the send
+        // must not lose it.
+        let written = std::fs::File::create(&path).and_then(|mut file| {
+            use std::io::Write;
+            file.write_all(Self::fingerprint(token).as_bytes())?;
+            file.sync_all()
+        });
+        written.map_err(|e| Error::internal(format!("cannot write {} ({e})", path.display())))?;
         Ok(InFlight { path })
     }
 }

@@ -28,28 +28,47 @@ use zeroize::Zeroizing;
 /// The longest `expires_in` vouch believes: ten years.
 const MAX_EXPIRES_IN: u64 = 10 * 365 * 24 * 3600;
 
-/// The OAuth client vouch acts as.
+/// The OAuth client vouch acts as, at one provider.
 #[derive(Debug, Clone)]
 pub struct Client {
+    /// The issuer this client is registered at: everything it sends (its secret, a code, a
+    /// refresh token) belongs to this issuer and goes only to its endpoints.
+    pub issuer: String,
     pub id: String,
     pub secret: Option<ClientSecret>,
     pub method: AuthMethod,
 }
 
 impl Client {
-    pub fn public(id: &str) -> Self {
-        Client { id: id.to_string(), secret: None, method: AuthMethod::ClientSecretBasic }
+    pub fn public(issuer: &str, id: &str) -> Self {
+        Client {
+            issuer: issuer.to_string(),
+            id: id.to_string(),
+            secret: None,
+            method: AuthMethod::ClientSecretBasic,
+        }
     }
 
     /// Send `params` to `url` as a form, authenticated as this client (RFC 6749 §2.3.1).
     pub fn post(&self, ctx: &mut Context, url: &Url, params: &[(&str, &str)]) -> Result<Response, Error> {
+        self.post_tracked(ctx, url, params).map_err(|failure| failure.error)
+    }
+
+    /// [`Client::post`], telling whether a failed request may have reached the provider.
+    pub fn post_tracked(
+        &self,
+        ctx: &mut Context,
+        url: &Url,
+        params: &[(&str, &str)],
+    ) -> Result<Response, http::Failure> {
         let mut form: Vec<(&str, &str)> = params.to_vec();
         let encode =
             |s: &str| Zeroizing::new(url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>());
         match (&self.secret, self.method) {
             (Some(secret), AuthMethod::ClientSecretBasic) => {
                 let (id, secret) = (encode(&self.id), encode(secret.expose_secret()));
-                return http::request(ctx, "POST", url, Auth::Basic(&id, &secret), Body::Form(&form));
+                let auth = Auth::Basic(&id, &secret);
+                return http::send_tracked(ctx, "POST", url, auth, Body::Form(&form), Some(&self.issuer));
             }
             (Some(secret), AuthMethod::ClientSecretPost) => {
                 form.push(("client_id", &self.id));
@@ -57,7 +76,7 @@ impl Client {
             }
             (None, _) => form.push(("client_id", &self.id)),
         }
-        http::request(ctx, "POST", url, Auth::None, Body::Form(&form))
+        http::send_tracked(ctx, "POST", url, Auth::None, Body::Form(&form), Some(&self.issuer))
     }
 }
 
@@ -89,7 +108,15 @@ pub struct Tokens {
 pub enum GrantError {
     /// The provider answered with an OAuth error code (RFC 6749 §5.2, RFC 8628 §3.5).
     OAuth { code: String, description: Option<String> },
-    /// Anything else, already classified.
+    /// A bare HTTP 400, 401 or 403 with no OAuth error code: the provider refused the grant
+    /// (a dead refresh token, a wrong client secret) without saying why.
+    Refused { status: u16 },
+    /// The request may have reached the provider, but no usable answer came back (the
+    /// connection broke or timed out after sending, a gateway time-out, a success answer that
+    /// breaks the protocol). The provider may have acted on it: a refresh token in it may be
+    /// consumed. Carries the classified error.
+    Lost(Error),
+    /// Anything else, already classified; the provider did not act on the grant.
     Failed(Error),
 }
 
@@ -103,7 +130,15 @@ impl GrantError {
     /// Classify for the user. `profile` names the credential; `endpoint` the URL asked.
     pub fn into_error(self, profile: &str, endpoint: &Url, client: &Client) -> Error {
         match self {
-            GrantError::Failed(err) => err,
+            GrantError::Failed(err) | GrantError::Lost(err) => err,
+            GrantError::Refused { status } => Error::Rejected {
+                profile: profile.to_string(),
+                reason: format!(
+                    "{} answered a bare HTTP {status} and gave no reason{}",
+                    http::redact(endpoint),
+                    if client.secret.is_some() { "; check the client secret" } else { "" }
+                ),
+            },
             GrantError::OAuth { code, description } => {
                 classify_oauth_error(&code, description, profile, endpoint, client)
             }
@@ -197,7 +232,10 @@ pub fn token_request(
     client: &Client,
     params: &[(&str, &str)],
 ) -> Result<Tokens, GrantError> {
-    let response = client.post(ctx, url, params)?;
+    let response = client.post_tracked(ctx, url, params).map_err(|failure| match failure {
+        http::Failure { error, maybe_delivered: true } => GrantError::Lost(error),
+        http::Failure { error, maybe_delivered: false } => GrantError::Failed(error),
+    })?;
     parse_token_response(&response, url)
 }
 
@@ -212,11 +250,18 @@ pub fn parse_token_response(response: &Response, url: &Url) -> Result<Tokens, Gr
         }
         return Err(err);
     }
-    if !response.is_success() {
-        return Err(GrantError::Failed(unexpected_status(response, url)));
+    match response.status {
+        400 | 401 | 403 => return Err(GrantError::Refused { status: response.status }),
+        // A gateway that gave up waiting: the provider behind it may have acted. (A 502 or 503
+        // says the gateway could not reach or use it: not acted on.)
+        504 => return Err(GrantError::Lost(unexpected_status(response, url))),
+        _ if !response.is_success() => return Err(GrantError::Failed(unexpected_status(response, url))),
+        _ => {}
     }
+    // From here the provider answered success: it acted on the grant, so an answer vouch
+    // cannot use is a lost answer.
     let protocol = |reason: &str| {
-        GrantError::Failed(Error::Protocol { endpoint: http::redact(url), reason: reason.to_string() })
+        GrantError::Lost(Error::Protocol { endpoint: http::redact(url), reason: reason.to_string() })
     };
     let body: TokenBody = serde_json::from_slice(&response.body)
         .map_err(|_| protocol("its token response is not valid JSON"))?;
@@ -392,7 +437,10 @@ mod tests {
     }
 
     fn code_of(result: Result<Tokens, GrantError>, secret: bool) -> u8 {
-        let client = Client { secret: secret.then(|| ClientSecret::new("s")), ..Client::public("c") };
+        let client = Client {
+            secret: secret.then(|| ClientSecret::new("s")),
+            ..Client::public("https://id.example", "c")
+        };
         result.unwrap_err().into_error("p", &url(), &client).exit_code()
     }
 

@@ -34,6 +34,22 @@ pub struct Provider {
 }
 
 impl Provider {
+    /// The OAuth client `profile` is at this provider, authenticating with `secret`.
+    pub fn client(
+        &self,
+        profile: &Profile,
+        secret: Option<crate::secret::ClientSecret>,
+    ) -> crate::oauth::Client {
+        crate::oauth::Client {
+            issuer: profile.issuer.clone(),
+            id: profile.client_id.clone(),
+            secret,
+            method: profile
+                .auth_method
+                .unwrap_or_else(|| crate::oauth::choose_auth_method(&self.auth_methods)),
+        }
+    }
+
     /// An endpoint the flow cannot do without.
     pub fn require<'a>(&self, endpoint: &'a Option<Url>, what: &str, flag: &str) -> Result<&'a Url, Error> {
         endpoint.as_ref().ok_or_else(|| {
@@ -114,6 +130,12 @@ pub fn resolve(ctx: &mut Context, profile: &Profile) -> Result<Provider, Error> 
         if let Some(text) = given {
             *slot = Some(http::user_url(text)?);
         }
+    }
+    // These, and only these, are where this issuer's credentials may be sent.
+    let endpoints =
+        [&provider.token, &provider.device, &provider.authorize, &provider.revoke, &provider.userinfo];
+    for issuer in [&profile.issuer, &provider.issuer] {
+        ctx.http_client().register_endpoints(issuer, endpoints.iter().filter_map(|e| e.as_ref()));
     }
     Ok(provider)
 }

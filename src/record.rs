@@ -1,14 +1,20 @@
 //! The stored record: what vouch keeps in the credential store for one profile.
 //!
-//! One store entry per profile (service `vouch`, user = profile name) holds one small versioned
-//! JSON document, written in a single store call so it is replaced atomically:
+//! One store entry per profile (service `vouch`, user = the profile's entry name, see
+//! [`crate::identity`]) holds one small versioned JSON document, written in a single store
+//! call so it is replaced atomically:
 //!
 //! ```json
-//! {"version":1,"generation":3,"access_token":"…","token_type":"Bearer",
-//!  "expires_at":1767225600,"refresh_token":"…","scope":"openid","account":"alice"}
+//! {"version":2,"generation":3,"issuer":"https://id.example","client_id":"cli",
+//!  "access_token":"…","token_type":"Bearer","expires_at":1767225600,
+//!  "refresh_token":"…","rotation":"rotates","scope":"openid","account":"alice"}
 //! ```
 //!
-//! A client-credentials profile also keeps its `client_secret` there.
+//! A client-credentials profile also keeps its `client_secret` there. Version 2 added the
+//! minting `issuer` and `client_id` (a credential is only ever sent back to them), what vouch
+//! learned about refresh-token `rotation`, and `refresh_spent` (the refresh token may have
+//! been consumed and must never be sent again; see docs/crash-safety.md). Version 1 records
+//! are still read, and migrated by [`crate::identity`].
 //!
 //! This module owns the format: encoding, decoding, and the version check. It never touches a
 //! store. Decoding errors describe *where* the document is broken, never what it contains,
@@ -19,7 +25,53 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 /// The record format version this build reads and writes.
-pub const RECORD_VERSION: u32 = 1;
+pub const RECORD_VERSION: u32 = 2;
+
+/// Record versions this build can read.
+const READABLE_VERSIONS: [u64; 2] = [1, 2];
+
+/// What vouch has learned about the provider's refresh tokens from its own answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Rotation {
+    /// A refresh answered with a new refresh token: the sent one is consumed by every refresh.
+    Rotates,
+    /// A refresh answered with the same refresh token, or none: resending one is safe.
+    Keeps,
+}
+
+/// Why the stored refresh token must never be sent again, although the session is not known
+/// to be dead: the provider may already have consumed it (RFC 9700 §4.14.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Spent {
+    /// The refresh request was sent but its answer never arrived (reset, time-out).
+    Lost,
+    /// The provider answered with a new credential that the store refused to keep.
+    Unstorable,
+    /// A process was killed between sending the request and storing the answer.
+    Interrupted,
+}
+
+impl Spent {
+    /// Why the session needs a new sign-in, for messages.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Spent::Lost => {
+                "the provider's answer to the last refresh was lost after the request was sent, so the provider \
+                 may already have replaced the refresh token; vouch never resends one that may be consumed"
+            }
+            Spent::Unstorable => {
+                "the provider issued a new credential at the last refresh, but the credential store refused to \
+                 keep it, and the previous refresh token was consumed"
+            }
+            Spent::Interrupted => {
+                "an earlier refresh was killed after its request was sent, so the provider may already have \
+                 replaced the refresh token; vouch never resends one that may be consumed"
+            }
+        }
+    }
+}
 
 /// One profile's credential as stored.
 #[derive(Debug, Clone, Deserialize)]
@@ -27,6 +79,15 @@ pub struct Record {
     /// Bumped on every write, so a process that loaded generation N can tell whether someone
     /// else has written since.
     pub generation: u64,
+    /// The issuer that minted this credential (version 2; `None` only in a version-1 record
+    /// that is not migrated yet).
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// The client it was minted for.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// Empty when the access token was too large to keep and only the refresh token was
+    /// stored: the next use refreshes.
     pub access_token: AccessToken,
     #[serde(default = "bearer")]
     pub token_type: String,
@@ -54,6 +115,13 @@ pub struct Record {
     /// and is not retried until the user logs in again.
     #[serde(default)]
     pub reauth_required: bool,
+    /// What the provider's refresh answers showed about rotation; `None` until one was seen.
+    #[serde(default)]
+    pub rotation: Option<Rotation>,
+    /// Set when the refresh token may have been consumed: it is never sent again, and the
+    /// access token is used until it expires.
+    #[serde(default)]
+    pub refresh_spent: Option<Spent>,
 }
 
 fn bearer() -> String {
@@ -65,6 +133,10 @@ fn bearer() -> String {
 struct Stored<'a> {
     version: u32,
     generation: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issuer: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<&'a str>,
     access_token: &'a str,
     token_type: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -83,6 +155,10 @@ struct Stored<'a> {
     client_secret: Option<&'a str>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     reauth_required: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rotation: Option<Rotation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_spent: Option<Spent>,
 }
 
 #[derive(Deserialize)]
@@ -96,6 +172,8 @@ impl Record {
         let stored = Stored {
             version: RECORD_VERSION,
             generation: self.generation,
+            issuer: self.issuer.as_deref(),
+            client_id: self.client_id.as_deref(),
             access_token: self.access_token.expose_secret(),
             token_type: &self.token_type,
             expires_at: self.expires_at,
@@ -106,6 +184,8 @@ impl Record {
             session: self.session.as_deref(),
             client_secret: self.client_secret.as_ref().map(|s| s.expose_secret()),
             reauth_required: self.reauth_required,
+            rotation: self.rotation,
+            refresh_spent: self.refresh_spent,
         };
         // Serializing plain strings and integers into a Vec cannot fail.
         Zeroizing::new(serde_json::to_vec(&stored).unwrap_or_default())
@@ -116,7 +196,7 @@ impl Record {
         let head: VersionOnly = serde_json::from_slice(bytes).map_err(describe_json_error)?;
         match head.version {
             None => return Err("it has no format version".to_string()),
-            Some(v) if v.as_u64() == Some(u64::from(RECORD_VERSION)) => {}
+            Some(v) if v.as_u64().is_some_and(|v| READABLE_VERSIONS.contains(&v)) => {}
             Some(v) => {
                 let shown = v.as_u64().map_or("?".to_string(), |n| n.to_string());
                 return Err(format!(
@@ -125,7 +205,7 @@ impl Record {
             }
         }
         let record: Record = serde_json::from_slice(bytes).map_err(describe_json_error)?;
-        if record.access_token.is_empty() {
+        if record.access_token.is_empty() && record.refresh_token.is_none() {
             return Err("its access token is empty".to_string());
         }
         Ok(record)
@@ -133,7 +213,16 @@ impl Record {
 
     /// Whether the refresh token (if any) can still be used at `now`.
     pub fn can_refresh(&self, now: u64) -> bool {
-        self.refresh_token.is_some() && self.refresh_expires_at.is_none_or(|at| at > now)
+        self.refresh_token.is_some()
+            && self.refresh_spent.is_none()
+            && !self.reauth_required
+            && self.refresh_expires_at.is_none_or(|at| at > now)
+    }
+
+    /// Whether an access token is stored (a record too large for its store may keep only the
+    /// refresh token).
+    pub fn has_access_token(&self) -> bool {
+        !self.access_token.is_empty()
     }
 
     /// Seconds until the access token expires (negative once expired); `None` if unknown.
@@ -167,6 +256,8 @@ mod tests {
     fn sample() -> Record {
         Record {
             generation: 7,
+            issuer: Some("https://id.example".into()),
+            client_id: Some("cli".into()),
             access_token: AccessToken::new("at-secret"),
             token_type: "Bearer".into(),
             expires_at: Some(1_800_000_000),
@@ -177,6 +268,8 @@ mod tests {
             session: None,
             client_secret: None,
             reauth_required: false,
+            rotation: Some(Rotation::Rotates),
+            refresh_spent: None,
         }
     }
 
@@ -184,13 +277,26 @@ mod tests {
     fn round_trips() {
         let bytes = sample().encode();
         let text = std::str::from_utf8(&bytes).unwrap();
-        assert!(text.starts_with(r#"{"version":1,"generation":7,"#), "{text}");
+        assert!(text.starts_with(r#"{"version":2,"generation":7,"issuer":"https://id.example","#), "{text}");
+        assert!(text.contains(r#""rotation":"rotates""#), "{text}");
         let back = Record::decode(&bytes).unwrap();
         assert_eq!(back.generation, 7);
         assert_eq!(back.access_token.expose_secret(), "at-secret");
         assert_eq!(back.refresh_token.unwrap().expose_secret(), "rt-secret");
         assert_eq!(back.expires_at, Some(1_800_000_000));
         assert_eq!(back.account.as_deref(), Some("alice"));
+        assert_eq!(back.client_id.as_deref(), Some("cli"));
+        assert_eq!(back.rotation, Some(Rotation::Rotates));
+    }
+
+    #[test]
+    fn version_1_records_are_read_without_an_issuer() {
+        let r = Record::decode(br#"{"version":1,"generation":4,"access_token":"x","refresh_token":"y"}"#)
+            .unwrap();
+        assert!(r.issuer.is_none() && r.client_id.is_none() && r.rotation.is_none());
+        assert!(r.can_refresh(0));
+        let spent = Record { refresh_spent: Some(Spent::Lost), ..r };
+        assert!(!spent.can_refresh(0), "a possibly consumed refresh token is never usable");
     }
 
     #[test]
@@ -213,7 +319,7 @@ mod tests {
     #[test]
     fn rejects_unknown_versions_and_garbage_without_quoting_them() {
         let cases: &[&[u8]] = &[
-            br#"{"version":2,"generation":1,"access_token":"leak-me"}"#,
+            br#"{"version":3,"generation":1,"access_token":"leak-me"}"#,
             br#"{"generation":1,"access_token":"leak-me"}"#,
             br#"{"version":1,"generation":"leak-me","access_token":"x"}"#,
             br#"{"version":1,"generation":1,"access_token":""}"#,
@@ -225,6 +331,6 @@ mod tests {
             let err = Record::decode(bytes).unwrap_err();
             assert!(!err.contains("leak-me"), "{err}");
         }
-        assert!(Record::decode(br#"{"version":2}"#).unwrap_err().contains("version 2"));
+        assert!(Record::decode(br#"{"version":3}"#).unwrap_err().contains("version 3"));
     }
 }

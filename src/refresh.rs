@@ -1,28 +1,39 @@
-//! Refresh: keeping a profile's access token fresh without ever losing the session.
+//! Refresh: keeping a profile's access token fresh without ever losing the session, and
+//! without ever sending a refresh token that may have been consumed.
 //!
-//! - **Just in time.** [`usable_record`] hands out the stored record, refreshing it first when
-//!   the access token expires within `min_ttl` seconds. `token` (and later `exec` and
-//!   `git-credential get`) use it.
-//! - **Single flight.** A refresh runs under the profile's lock file. After taking the lock
-//!   the record is read again: if another process wrote a newer generation meanwhile, that
-//!   record is used and no second refresh is sent. Every writer holds the lock, so an older
-//!   token can never overwrite a newer one.
-//! - **Rotation-safe.** Only the stored, current refresh token is ever sent; one that was
-//!   replaced is never sent again (RFC 9700 §4.14.2: replaying a rotated refresh token can
-//!   revoke the whole grant). On `invalid_grant` the store is read once more; if the token is
-//!   still the one that failed, the session is dead: the record is marked `reauth_required`,
-//!   the command exits 4, and nothing retries it automatically.
-//! - **No blind retries.** Transient failures leave the record untouched (exit 5). Once a
-//!   refresh request has been sent it is not re-sent automatically, because the provider may
-//!   have consumed the token even though its answer was lost.
-//! - **Signals deferred.** From sending the request to writing the result, SIGINT and SIGTERM
-//!   wait (see [`crate::signals`]).
-//! - **Crash-aware.** An in-flight marker ([`crate::lock::InFlight`]) spans the same window; a
-//!   process killed inside it leaves the marker, and the next refresh of that record declares
-//!   the session dead (exit 4) rather than replay a refresh token that may have been consumed.
+//! The refresh token moves through the states written down in docs/crash-safety.md; this
+//! module is their only implementation:
+//!
+//! - **fresh**: stored, not known to be consumed. It may be sent.
+//! - **sent**: an in-flight marker ([`crate::lock::InFlight`]) naming it is on disk before the
+//!   request leaves, under the credential's lock, with SIGINT/SIGTERM deferred. Then:
+//!   - **rotated / kept**: the answer came; the new record (the new refresh token, or the same
+//!     one) is stored, and what the answer showed about rotation is recorded
+//!     ([`Rotation`]). The marker goes.
+//!   - **rejected**: `invalid_grant`, or a bare 400/401/403: after re-reading the store, the
+//!     record is marked `reauth_required` (exit 4). The marker goes.
+//!   - **answered, not acted on** (429, 5xx, an OAuth error such as `temporarily_unavailable`,
+//!     nothing sent at all): the token is still fresh (exit 5). The marker goes.
+//!   - **lost**: the request may have arrived but no usable answer came back. If the record
+//!     shows the provider keeps refresh tokens, resending is safe: the token stays fresh and
+//!     the next command retries (exit 5). Otherwise it is **spent** ([`Spent::Lost`]).
+//!   - **unstorable**: the answer came but the store refused the new record. If the refresh
+//!     token did not change, nothing was consumed: the token stays fresh. If it rotated, the
+//!     record is stored again without the access token (what fits: usually the access token
+//!     is the large part); failing that, the old one is **spent** ([`Spent::Unstorable`]).
+//!   - **interrupted**: the process died while sent. The marker survives it; the next refresh
+//!     finds it and treats the token as lost.
+//! - **spent**: never sent again by any process. The access token is handed out until it
+//!   expires; then the session needs a new sign-in (exit 4) and the message says why. The
+//!   record says so; where the store refuses even that write, the marker stays on disk and
+//!   says it instead.
+//!
+//! Single flight: a refresh runs under the credential's lock. After taking the lock the record
+//! is read again: if another process wrote a newer generation meanwhile, that record is used
+//! and no second refresh is sent.
 //!
 //! Client-credentials profiles have no refresh token: they mint a new access token with the
-//! stored client secret instead.
+//! stored client secret instead, which no answer consumes.
 
 use crate::config::{Flow, Profile};
 use crate::context::Context;
@@ -31,133 +42,229 @@ use crate::flows::client_credentials;
 use crate::lock::{InFlight, ProfileLock};
 use crate::oauth::{self, Client, GrantError, Tokens};
 use crate::provider;
-use crate::record::Record;
+use crate::record::{Record, Rotation, Spent};
+use crate::secret::RefreshToken;
+use crate::store::EntryKey;
+use std::path::Path;
 
 /// Whether `record`'s access token must be renewed to last `min_ttl` more seconds.
 pub fn needs_refresh(record: &Record, now: u64, min_ttl: u64) -> bool {
-    record.expires_in(now).is_some_and(|left| left < min_ttl as i64)
+    !record.has_access_token() || record.expires_in(now).is_some_and(|left| left < min_ttl as i64)
 }
 
-/// The stored record for `name`, refreshed first if it expires within `min_ttl` seconds.
+/// The stored record of `key`, refreshed first if it expires within `min_ttl` seconds.
 pub fn usable_record(
     ctx: &mut Context,
-    name: &str,
+    key: &EntryKey,
     profile: &Profile,
     min_ttl: u64,
 ) -> Result<Record, Error> {
     let store = ctx.store()?;
-    let record = store.load(name)?.ok_or_else(|| Error::SignedOut { profile: name.to_string() })?;
+    let record = store.load(key)?.ok_or_else(|| signed_out(key))?;
     if record.reauth_required {
-        return Err(dead(name));
+        return Err(dead(key));
     }
     if !needs_refresh(&record, ctx.now(), min_ttl) {
         return Ok(record);
     }
-    ctx.log(format_args!("refresh: the access token of '{name}' expires within {min_ttl} s"));
-    refresh(ctx, name, profile, Some(record.generation))
+    if let Some(spent) = record.refresh_spent {
+        return until_expiry(ctx, key, record, spent, true);
+    }
+    ctx.log(format_args!("refresh: the access token of '{}' expires within {min_ttl} s", key.profile));
+    refresh(ctx, key, profile, Some(record.generation))
 }
 
-/// Refresh `name` under its lock. `seen` is the generation this process read before deciding
+/// Refresh `key` under its lock. `seen` is the generation this process read before deciding
 /// to refresh; if the stored one has moved since, the stored record is returned as is.
 /// `None` forces a refresh (`vouch refresh`).
-pub fn refresh(ctx: &mut Context, name: &str, profile: &Profile, seen: Option<u64>) -> Result<Record, Error> {
-    let interrupts = ctx.interrupts();
+pub fn refresh(
+    ctx: &mut Context,
+    key: &EntryKey,
+    profile: &Profile,
+    seen: Option<u64>,
+) -> Result<Record, Error> {
     (ctx.checkpoint)("refresh:before-lock")?;
-    let lock_dir = ctx.lock_dir()?;
+    let state_dir = ctx.state_dir()?;
     let store = ctx.store()?;
     let _lock = match seen {
         // Someone else may be refreshing right now: wait for them, then read what they wrote.
-        Some(generation) => match ProfileLock::acquire_or_wait(&lock_dir, name, ctx.settings.lock_wait)? {
-            Some(lock) => lock,
-            None => {
-                let after =
-                    store.load(name)?.ok_or_else(|| Error::SignedOut { profile: name.to_string() })?;
-                if after.generation != generation {
-                    ctx.log(format_args!("refresh: another process already refreshed '{name}'"));
-                    return if after.reauth_required { Err(dead(name)) } else { Ok(after) };
+        Some(generation) => {
+            match ProfileLock::acquire_or_wait(&state_dir, &key.entry, ctx.settings.lock_wait)? {
+                Some(lock) => lock,
+                None => {
+                    let after = store.load(key)?.ok_or_else(|| signed_out(key))?;
+                    if after.generation != generation {
+                        ctx.log(format_args!("refresh: another process already refreshed '{}'", key.profile));
+                        return settled(ctx, key, after, true);
+                    }
+                    ProfileLock::acquire(&state_dir, &key.entry, ctx.settings.lock_wait)?
                 }
-                ProfileLock::acquire(&lock_dir, name, ctx.settings.lock_wait)?
             }
-        },
-        None => ProfileLock::acquire(&lock_dir, name, ctx.settings.lock_wait)?,
+        }
+        None => ProfileLock::acquire(&state_dir, &key.entry, ctx.settings.lock_wait)?,
     };
-    let current = store.load(name)?.ok_or_else(|| Error::SignedOut { profile: name.to_string() })?;
+    let current = store.load(key)?.ok_or_else(|| signed_out(key))?;
     if seen.is_some_and(|g| g != current.generation) {
-        ctx.log(format_args!("refresh: another process already refreshed '{name}'"));
-        return if current.reauth_required { Err(dead(name)) } else { Ok(current) };
+        ctx.log(format_args!("refresh: another process already refreshed '{}'", key.profile));
+        return settled(ctx, key, current, seen.is_some());
     }
     if current.reauth_required {
-        return Err(dead(name));
+        return Err(dead(key));
+    }
+    if let Some(spent) = current.refresh_spent {
+        return until_expiry(ctx, key, current, spent, seen.is_some());
     }
 
     let provider = provider::resolve(ctx, profile)?;
     let token_url = provider.require(&provider.token, "token", "--token-url")?.clone();
+    // Everything sent belongs to the issuer that minted the record.
     let client = Client {
-        id: profile.client_id.clone(),
-        secret: current.client_secret.clone(),
-        method: profile.auth_method.unwrap_or_else(|| oauth::choose_auth_method(&provider.auth_methods)),
+        issuer: current.issuer.clone().unwrap_or_else(|| key.issuer.clone()),
+        ..provider.client(profile, current.client_secret.clone())
     };
-
-    let (tokens, critical) = match (&current.refresh_token, profile.flow, &current.client_secret) {
+    match (&current.refresh_token, profile.flow, &current.client_secret) {
         (Some(refresh_token), _, _) => {
-            if InFlight::was_cut_off(&lock_dir, name, refresh_token.expose_secret()) {
-                let err = cut_off(ctx, name, &current);
-                InFlight::clear(&lock_dir, name);
-                return Err(err);
-            }
-            let critical = interrupts.critical();
-            let in_flight = InFlight::begin(&lock_dir, name, refresh_token.expose_secret())?;
-            let sent = oauth::token_request(
-                ctx,
-                &token_url,
-                &client,
-                &[("grant_type", "refresh_token"), ("refresh_token", refresh_token.expose_secret())],
-            );
-            match sent {
-                Ok(tokens) => (tokens, (critical, Some(in_flight))),
-                Err(GrantError::OAuth { code, description }) if code == "invalid_grant" => {
-                    return Err(after_invalid_grant(ctx, name, &current, description));
-                }
-                Err(GrantError::Failed(Error::Unavailable { endpoint, reason })) => {
-                    return Err(Error::Unavailable {
-                        endpoint,
-                        reason: format!(
-                            "{reason}; the stored credential is unchanged. If the request reached the provider it \
-                             may have replaced the refresh token, so vouch does not resend it on its own: run \
-                             `vouch refresh {name}` to try again"
-                        ),
-                    });
-                }
-                Err(other) => return Err(other.into_error(name, &token_url, &client)),
-            }
+            let refresh_token = refresh_token.clone();
+            let sending = Sending { key, state_dir: &state_dir, current: &current, jit: seen.is_some() };
+            with_refresh_token(ctx, &sending, &refresh_token, &token_url, &client)
         }
         (None, Some(Flow::ClientCredentials), Some(_)) => {
             let scope = profile.scopes.join(" ");
-            let (tokens, critical) = client_credentials::mint(ctx, name, &token_url, &client, &scope)?;
-            (tokens, (critical, None))
+            let interrupts = ctx.interrupts();
+            let (tokens, critical) =
+                match client_credentials::mint(ctx, &key.profile, &token_url, &client, &scope) {
+                    Ok(minted) => minted,
+                    Err(err @ Error::Rejected { .. }) => {
+                        return Err(after_rejection(ctx, key, &current, err));
+                    }
+                    Err(err) => return Err(err),
+                };
+            let renewed = renewed_record(&current, tokens, ctx.now(), None);
+            store.save(key, &renewed)?;
+            drop(critical);
+            interrupts.check()?;
+            Ok(renewed)
         }
-        _ => {
-            return Err(Error::Rejected {
-                profile: name.to_string(),
-                reason: "the access token has expired and there is no refresh token to renew it".to_string(),
-            });
+        _ => Err(Error::Rejected {
+            profile: key.profile.clone(),
+            reason: "the access token has expired and there is no refresh token to renew it".to_string(),
+        }),
+    }
+}
+
+/// One refresh under way: which credential, where its marker lives, the record it starts
+/// from, and whether a still-valid access token may be handed out if it cannot complete (a
+/// just-in-time refresh may; `vouch refresh` reports the failure).
+struct Sending<'a> {
+    key: &'a EntryKey,
+    state_dir: &'a Path,
+    current: &'a Record,
+    jit: bool,
+}
+
+/// Send `refresh_token` once, and settle every outcome as the module docs say.
+fn with_refresh_token(
+    ctx: &mut Context,
+    sending: &Sending<'_>,
+    refresh_token: &RefreshToken,
+    token_url: &url::Url,
+    client: &Client,
+) -> Result<Record, Error> {
+    let Sending { key, state_dir, current, .. } = *sending;
+    let keeps = current.rotation == Some(Rotation::Keeps);
+    if InFlight::was_cut_off(state_dir, &key.entry, refresh_token.expose_secret()) {
+        if keeps {
+            ctx.log(format_args!(
+                "refresh: an earlier refresh was cut off; this provider keeps refresh tokens"
+            ));
+        } else {
+            return spend(ctx, sending, Spent::Interrupted, None);
+        }
+    }
+    let interrupts = ctx.interrupts();
+    let critical = interrupts.critical();
+    let in_flight = InFlight::begin(state_dir, &key.entry, refresh_token.expose_secret())?;
+    let params = [("grant_type", "refresh_token"), ("refresh_token", refresh_token.expose_secret())];
+    let sent = oauth::token_request(ctx, token_url, client, &params);
+    (ctx.checkpoint)("refresh:answered")?;
+    let tokens = match sent {
+        Ok(tokens) => tokens,
+        Err(GrantError::OAuth { code, description }) if code == "invalid_grant" => {
+            drop(in_flight);
+            let detail = description.map(|d| format!(": {}", oauth::sanitize(&d))).unwrap_or_default();
+            let err = Error::Rejected {
+                profile: key.profile.clone(),
+                reason: format!("the provider no longer accepts its refresh token (invalid_grant{detail})"),
+            };
+            return Err(after_rejection(ctx, key, current, err));
+        }
+        Err(refused @ GrantError::Refused { .. }) => {
+            drop(in_flight);
+            let err = refused.into_error(&key.profile, token_url, client);
+            return Err(after_rejection(ctx, key, current, err));
+        }
+        Err(GrantError::Lost(err)) if keeps => {
+            drop(in_flight);
+            return Err(retry_later(key, err));
+        }
+        Err(GrantError::Lost(err)) => {
+            return spend(ctx, sending, Spent::Lost, Some((in_flight, err)));
+        }
+        Err(other) => {
+            drop(in_flight);
+            return Err(other.into_error(&key.profile, token_url, client));
         }
     };
 
-    let renewed = renewed_record(&current, tokens, ctx.now());
-    store.save(name, &renewed)?;
+    let rotation = match &tokens.refresh_token {
+        Some(new) if !new.same_as(refresh_token) => Rotation::Rotates,
+        _ => Rotation::Keeps,
+    };
+    let renewed = renewed_record(current, tokens, ctx.now(), Some(rotation));
+    let store = ctx.store()?;
+    match store.save(key, &renewed) {
+        Ok(()) => {}
+        Err(refused) if rotation == Rotation::Keeps => {
+            // Nothing was consumed: the stored record, and its refresh token, still work.
+            drop(in_flight);
+            ctx.note(format_args!(
+                "warning: the new access token of '{}' could not be stored ({refused}); the stored refresh \
+                 token is unchanged, so the next command refreshes again",
+                key.profile
+            ));
+            drop(critical);
+            interrupts.check()?;
+            return Ok(renewed);
+        }
+        Err(refused) => {
+            // Keep what fits: the new refresh token alone.
+            let slim = Record {
+                access_token: crate::secret::AccessToken::new(""),
+                expires_at: None,
+                ..renewed.clone()
+            };
+            if store.save(key, &slim).is_err() {
+                return spend(ctx, sending, Spent::Unstorable, Some((in_flight, refused)));
+            }
+            ctx.note(format_args!(
+                "warning: the new access token of '{}' is too large for the {} ({refused}); only its refresh \
+                 token was stored, so every command refreshes",
+                key.profile,
+                store.kind().description()
+            ));
+        }
+    }
     // Stored: the marker goes (with `in_flight`), then deferred signals may end the command.
-    let (critical, in_flight) = critical;
     drop(in_flight);
     drop(critical);
-    ctx.log(format_args!("refresh: stored generation {} of '{name}'", renewed.generation));
+    ctx.log(format_args!("refresh: stored generation {} of '{}'", renewed.generation, key.profile));
     interrupts.check()?;
     Ok(renewed)
 }
 
 /// The record after a successful refresh: a new access token, the new refresh token if one
-/// came back (else the old one is kept), the next generation.
-pub fn renewed_record(current: &Record, tokens: Tokens, now: u64) -> Record {
+/// came back (else the old one is kept), the next generation, and what it showed.
+pub fn renewed_record(current: &Record, tokens: Tokens, now: u64, rotation: Option<Rotation>) -> Record {
     Record {
         generation: current.generation + 1,
         access_token: tokens.access_token,
@@ -169,62 +276,133 @@ pub fn renewed_record(current: &Record, tokens: Tokens, now: u64) -> Record {
         },
         refresh_token: tokens.refresh_token.or_else(|| current.refresh_token.clone()),
         scope: tokens.scope.or_else(|| current.scope.clone()),
-        account: current.account.clone(),
-        session: current.session.clone(),
-        client_secret: current.client_secret.clone(),
         reauth_required: false,
+        rotation: rotation.or(current.rotation),
+        refresh_spent: None,
+        ..current.clone()
     }
 }
 
-/// The provider said `invalid_grant`. Unless the stored refresh token changed meanwhile (it
+/// The refresh token may have been consumed (`spent`): record that, so no process sends it
+/// again. `sent` is the marker of the request that was just lost, and the error that lost
+/// it; the marker is removed only once the record says the same, so that a store that
+/// refuses every write still leaves one guard on disk.
+fn spend(
+    ctx: &mut Context,
+    sending: &Sending<'_>,
+    spent: Spent,
+    sent: Option<(InFlight, Error)>,
+) -> Result<Record, Error> {
+    let Sending { key, state_dir, current, jit } = *sending;
+    let marked = Record { generation: current.generation + 1, refresh_spent: Some(spent), ..current.clone() };
+    let stored = ctx.store().and_then(|store| store.save(key, &marked));
+    let (in_flight, cause) = match sent {
+        Some((in_flight, cause)) => (Some(in_flight), Some(cause)),
+        None => (None, None),
+    };
+    match (stored, in_flight) {
+        (Ok(()), Some(in_flight)) => drop(in_flight),
+        (Ok(()), None) => InFlight::clear(state_dir, &key.entry),
+        (Err(_), Some(in_flight)) => in_flight.keep(),
+        (Err(_), None) => {}
+    }
+    if let Some(cause) = &cause {
+        ctx.log(format_args!("refresh: cause: {cause}"));
+    }
+    ctx.log(format_args!("refresh: the refresh token of '{}' is spent ({spent:?})", key.profile));
+    match (until_expiry(ctx, key, marked, spent, jit), cause) {
+        // An answer that broke the protocol stays a protocol error (exit 9), and says why the
+        // session cannot be refreshed any more.
+        (Err(Error::Rejected { .. }), Some(Error::Protocol { endpoint, reason })) => Err(Error::Protocol {
+            endpoint,
+            reason: format!(
+                "{reason}; it answered success, so it may have replaced the refresh token, which vouch \
+                     will not resend: run `vouch login {}` once the provider is fixed",
+                key.profile
+            ),
+        }),
+        (other, _) => other,
+    }
+}
+
+/// A record whose refresh token is spent: its access token while it lasts (for a
+/// just-in-time refresh), then exit 4.
+fn until_expiry(
+    ctx: &mut Context,
+    key: &EntryKey,
+    record: Record,
+    spent: Spent,
+    jit: bool,
+) -> Result<Record, Error> {
+    let left = record.expires_in(ctx.now());
+    if jit && record.has_access_token() && left.is_none_or(|left| left > 0) {
+        let when = left.map(|s| format!("in {s} s")).unwrap_or_default();
+        ctx.note(format_args!(
+            "warning: '{}' cannot be refreshed ({}); its access token works until it expires{}, then run `vouch login {}`",
+            key.profile,
+            spent.explain(),
+            if when.is_empty() { String::new() } else { format!(" {when}") },
+            key.profile
+        ));
+        return Ok(record);
+    }
+    Err(Error::Rejected { profile: key.profile.clone(), reason: spent.explain().to_string() })
+}
+
+/// What another process left: usable, or the reason it is not.
+fn settled(ctx: &mut Context, key: &EntryKey, record: Record, jit: bool) -> Result<Record, Error> {
+    if record.reauth_required {
+        return Err(dead(key));
+    }
+    match record.refresh_spent {
+        Some(spent) => until_expiry(ctx, key, record, spent, jit),
+        None => Ok(record),
+    }
+}
+
+/// The provider refused the credential. Unless the stored record changed meanwhile (it
 /// cannot while we hold the lock, but a store that another tool writes to might), the
 /// session is dead: mark it so nothing sends that token again.
-fn after_invalid_grant(ctx: &mut Context, name: &str, failed: &Record, description: Option<String>) -> Error {
-    let Ok(store) = ctx.store() else { return dead(name) };
-    match store.load(name) {
+fn after_rejection(ctx: &mut Context, key: &EntryKey, failed: &Record, rejection: Error) -> Error {
+    let Ok(store) = ctx.store() else { return rejection };
+    match store.load(key) {
         Ok(Some(now)) if now.generation == failed.generation => {
             let marked = Record { generation: now.generation + 1, reauth_required: true, ..now };
-            if let Err(err) = store.save(name, &marked) {
-                return err;
-            }
-            let detail = description.map(|d| {
-                format!(": {}", d.chars().filter(|c| !c.is_control()).take(200).collect::<String>())
-            });
-            Error::Rejected {
-                profile: name.to_string(),
-                reason: format!(
-                    "the provider no longer accepts its refresh token (invalid_grant{})",
-                    detail.unwrap_or_default()
-                ),
+            match store.save(key, &marked) {
+                Ok(()) => rejection,
+                Err(err) => err,
             }
         }
         Ok(_) => Error::Unavailable {
-            endpoint: format!("profile '{name}'"),
+            endpoint: format!("profile '{}'", key.profile),
             reason: "its credential changed while it was being refreshed; run the command again".to_string(),
         },
         Err(err) => err,
     }
 }
 
-/// A previous process was killed between sending a refresh of this very record and storing
-/// its answer. The provider may have consumed the refresh token; resending it could be seen as
-/// a replay and revoke the grant, so the session is marked dead instead.
-fn cut_off(ctx: &mut Context, name: &str, current: &Record) -> Error {
-    let marked = Record { generation: current.generation + 1, reauth_required: true, ..current.clone() };
-    if let Err(err) = ctx.store().and_then(|store| store.save(name, &marked)) {
-        return err;
-    }
-    Error::Rejected {
-        profile: name.to_string(),
-        reason: "an earlier refresh was killed after its request was sent, so the provider may already have \
-                 replaced the refresh token; vouch does not resend it"
-            .to_string(),
+/// A lost answer from a provider that keeps refresh tokens: safe to send again later.
+fn retry_later(key: &EntryKey, err: Error) -> Error {
+    let reason = match err {
+        Error::Unavailable { reason, .. } | Error::Protocol { reason, .. } => reason,
+        other => other.to_string(),
+    };
+    Error::Unavailable {
+        endpoint: format!("the token endpoint of '{}'", key.profile),
+        reason: format!(
+            "{reason}; the answer was lost, but this provider keeps refresh tokens, so the next command simply \
+             tries again"
+        ),
     }
 }
 
-fn dead(name: &str) -> Error {
+fn signed_out(key: &EntryKey) -> Error {
+    Error::SignedOut { profile: key.profile.clone() }
+}
+
+fn dead(key: &EntryKey) -> Error {
     Error::Rejected {
-        profile: name.to_string(),
+        profile: key.profile.clone(),
         reason: "the provider rejected this session's refresh token earlier; it will not be retried"
             .to_string(),
     }

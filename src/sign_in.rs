@@ -15,6 +15,7 @@ use crate::provider::{self, Provider};
 use crate::record::Record;
 use crate::secret::ClientSecret;
 use crate::signals::CriticalSection;
+use crate::store::EntryKey;
 use crate::userinfo;
 use std::time::Duration;
 
@@ -71,7 +72,7 @@ pub fn sign_in(
         }
         _ => previous.and_then(|r| r.client_secret.clone()),
     };
-    let client = Client { id: profile.client_id.clone(), secret, method: auth_method };
+    let client = Client { method: auth_method, ..provider.client(profile, secret) };
     ctx.log(format_args!("sign-in: flow {} for '{name}'", flow.name()));
 
     let request = flows::Request {
@@ -104,6 +105,8 @@ pub fn sign_in(
     let Obtained { tokens, client_secret, critical, .. } = obtained;
     let record = Record {
         generation: previous.map_or(0, |r| r.generation) + 1,
+        issuer: Some(profile.issuer.clone()),
+        client_id: Some(profile.client_id.clone()),
         access_token: tokens.access_token,
         token_type: tokens.token_type,
         expires_at: tokens.expires_in.map(|s| now + s),
@@ -114,6 +117,8 @@ pub fn sign_in(
         session: claims.session,
         client_secret: client_secret.or_else(|| client.secret.clone()),
         reauth_required: false,
+        rotation: None,
+        refresh_spent: None,
     };
     profile.flow = Some(flow);
     if record.client_secret.is_some() {
@@ -153,7 +158,7 @@ fn confirm(
     match (&provider.userinfo, flow) {
         (Some(url), _) if flow == Flow::Token || userinfo_allowed => {
             let url = url.clone();
-            match userinfo::confirm(ctx, &url, &tokens.access_token, name) {
+            match userinfo::confirm(ctx, &profile.issuer, &url, &tokens.access_token, name) {
                 Ok(Some(name)) => claims.account = Some(name),
                 Ok(None) => {}
                 // A token for another resource (Entra: an api:// scope) is refused by the
@@ -192,12 +197,13 @@ pub fn may_share_grant(old: &Record, new: &Record) -> bool {
 /// `reauth_required` and the error says to sign in again.
 pub fn revoke_replaced(
     ctx: &mut Context,
-    name: &str,
+    key: &EntryKey,
     provider: &Provider,
     client: &Client,
     previous: Option<&Record>,
     new: &Record,
 ) -> Result<(), Error> {
+    let name = key.profile.as_str();
     let (Some(previous), Some(url)) = (previous, provider.revoke.clone()) else { return Ok(()) };
     let Some(old) = &previous.refresh_token else { return Ok(()) };
     if new.refresh_token.as_ref().is_some_and(|t| t.same_as(old)) {
@@ -216,18 +222,18 @@ pub fn revoke_replaced(
         .userinfo
         .clone()
         .filter(|_| openid)
-        .filter(|url| userinfo::confirm(ctx, url, &new.access_token, name).is_ok());
+        .filter(|url| userinfo::confirm(ctx, &client.issuer, url, &new.access_token, name).is_ok());
     let client = Client { secret: new.client_secret.clone(), ..client.clone() };
     if let Err(err) = oauth::revoke(ctx, &url, &client, old.expose_secret(), "refresh_token") {
         ctx.note(format_args!("warning: could not revoke the replaced refresh token ({})", err.class()));
         return Ok(());
     }
     let Some(userinfo_url) = checkable else { return Ok(()) };
-    match userinfo::confirm(ctx, &userinfo_url, &new.access_token, name) {
+    match userinfo::confirm(ctx, &client.issuer, &userinfo_url, &new.access_token, name) {
         Err(Error::Rejected { .. }) => {
             let store = ctx.store()?;
             store.save(
-                name,
+                key,
                 &Record { generation: new.generation + 1, reauth_required: true, ..new.clone() },
             )?;
             Err(Error::Rejected {

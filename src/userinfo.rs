@@ -11,14 +11,16 @@ use crate::http::{self, Auth, Body};
 use crate::secret::AccessToken;
 use url::Url;
 
-/// Ask `url` whether `token` is valid. Returns the account name when the answer has one.
+/// Ask `url` whether `token`, minted by `issuer`, is valid. Returns the account name when the
+/// answer has one.
 pub fn confirm(
     ctx: &mut Context,
+    issuer: &str,
     url: &Url,
     token: &AccessToken,
     profile: &str,
 ) -> Result<Option<String>, Error> {
-    let response = http::request(ctx, "GET", url, Auth::Bearer(token), Body::None)?;
+    let response = http::request(ctx, "GET", url, Auth::Bearer(token), Body::None, Some(issuer))?;
     let shown = http::redact(url);
     let rejected = |reason: String| Error::Rejected { profile: profile.to_string(), reason };
     match response.status {

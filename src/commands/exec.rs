@@ -8,7 +8,6 @@
 
 use super::Outcome;
 use crate::cli::ExecArgs;
-use crate::config::Config;
 use crate::context::Context;
 use crate::error::Error;
 use crate::refresh;
@@ -21,9 +20,8 @@ pub fn run(args: ExecArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     if !valid_var {
         return Err(Error::usage(format!("'{}' is not an environment variable name", args.var)));
     }
-    let config = Config::load(&ctx.config_dir()?)?;
-    let (name, profile) = config.resolve(args.name.as_deref(), &ctx.env)?;
-    let record = refresh::usable_record(ctx, &name, &profile, args.min_ttl)?;
+    let (_, profile, key) = crate::identity::profile(ctx, args.name.as_deref())?;
+    let record = refresh::usable_record(ctx, &key, &profile, args.min_ttl)?;
 
     let Some((program, rest)) = args.command.split_first() else {
         return Err(Error::usage("no command to run: `vouch exec NAME -- CMD [ARGS...]`"));

@@ -23,7 +23,7 @@ use crate::error::Error;
 use crate::git::{self, HostPattern};
 use crate::lock::ProfileLock;
 use crate::record::Record;
-use crate::refresh;
+use crate::{identity, refresh};
 use std::io::{Read, Write};
 
 /// git's own margin: answer with a token that is good for at least this long.
@@ -58,7 +58,11 @@ pub fn find_profile(config: &Config, request: &git::Request) -> Option<(String, 
 }
 
 fn get(ctx: &mut Context, request: &git::Request) -> Result<Outcome, Error> {
-    let config = match ctx.config_dir().and_then(|dir| Config::load(&dir)) {
+    let dir = match ctx.config_dir() {
+        Ok(dir) => dir,
+        Err(err) => return hint(ctx, None, &err),
+    };
+    let config = match Config::load(&dir) {
         Ok(config) => config,
         Err(err) => return hint(ctx, None, &err),
     };
@@ -66,7 +70,11 @@ fn get(ctx: &mut Context, request: &git::Request) -> Result<Outcome, Error> {
         ctx.log(format_args!("git-credential: no profile serves this host"));
         return Ok(Outcome::Done);
     };
-    let record = match refresh::usable_record(ctx, &name, &profile, MIN_TTL) {
+    let key = match identity::resolve(ctx, &dir, &name, &profile) {
+        Ok(key) => key,
+        Err(err) => return hint(ctx, Some(&name), &err),
+    };
+    let record = match refresh::usable_record(ctx, &key, &profile, MIN_TTL) {
         Ok(record) => record,
         Err(err) => return hint(ctx, Some(&name), &err),
     };
@@ -95,21 +103,23 @@ fn get(ctx: &mut Context, request: &git::Request) -> Result<Outcome, Error> {
 /// git rejected the token we gave: expire the cached access token so the next `get`
 /// refreshes. Only if it is ours and still the stored one; the refresh token is kept.
 fn erase(ctx: &mut Context, request: &git::Request) -> Result<Outcome, Error> {
-    let Ok(config) = ctx.config_dir().and_then(|dir| Config::load(&dir)) else { return Ok(Outcome::Done) };
-    let Some((name, _)) = find_profile(&config, request) else { return Ok(Outcome::Done) };
+    let Ok(dir) = ctx.config_dir() else { return Ok(Outcome::Done) };
+    let Ok(config) = Config::load(&dir) else { return Ok(Outcome::Done) };
+    let Some((name, profile)) = find_profile(&config, request) else { return Ok(Outcome::Done) };
     let Some(rejected) = request.get("password").or_else(|| request.get("credential")) else {
         return Ok(Outcome::Done);
     };
+    let key = identity::resolve(ctx, &dir, &name, &profile)?;
     let store = ctx.store()?;
-    let _lock = ProfileLock::acquire(&ctx.lock_dir()?, &name, ctx.settings.lock_wait)?;
-    let Some(record) = store.load(&name)? else { return Ok(Outcome::Done) };
+    let _lock = ProfileLock::acquire(&ctx.state_dir()?, &key.entry, ctx.settings.lock_wait)?;
+    let Some(record) = store.load(&key)? else { return Ok(Outcome::Done) };
     if record.access_token.expose_secret() != rejected {
         return Ok(Outcome::Done);
     }
     let now = ctx.now();
     let expired =
         Record { generation: record.generation + 1, expires_at: Some(now.saturating_sub(1)), ..record };
-    store.save(&name, &expired)?;
+    store.save(&key, &expired)?;
     ctx.log(format_args!("git-credential: the access token of '{name}' was rejected; it will be refreshed"));
     Ok(Outcome::Done)
 }

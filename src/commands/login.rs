@@ -10,6 +10,12 @@
 //! 4. revoke the replaced refresh token, best effort.
 //!
 //! Any failure before step 4 leaves no trace.
+//!
+//! A login that changes the profile's issuer or client starts clean: the profile gets a new
+//! credential id (a new store entry, [`crate::identity`]), nothing of the old credential (its
+//! client secret, its refresh token) is used for the new provider, and once the new
+//! credential is stored the old one is revoked at its own provider (or left alone there with
+//! a warning) and deleted.
 
 use super::Outcome;
 use crate::cli::LoginArgs;
@@ -21,7 +27,8 @@ use crate::lock::ProfileLock;
 use crate::provider;
 use crate::record::Record;
 use crate::sign_in::{self, Options, SignedIn};
-use crate::store::SecretStore;
+use crate::store::{EntryKey, SecretStore};
+use crate::{identity, oauth};
 use std::io::Write;
 use std::time::Duration;
 
@@ -33,11 +40,27 @@ pub fn run(args: LoginArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     let name = args.name.clone();
     let dir = ctx.config_dir()?;
     let config = Config::load(&dir)?;
-    let mut profile = merge_profile(&args, config.profiles.get(&name))?;
+    let existing = config.profiles.get(&name).cloned();
+    let mut profile = merge_profile(&args, existing.as_ref())?;
+    let old_key = match &existing {
+        Some(old) => Some(identity::resolve(ctx, &dir, &name, old)?),
+        None => None,
+    };
+    // The same provider and client keep the credential; anything else starts clean.
+    let switching = existing
+        .as_ref()
+        .filter(|old| old.issuer != profile.issuer || old.client_id != profile.client_id)
+        .zip(old_key.clone());
+    profile.credential_id = match (&old_key, &switching) {
+        (Some(old), None) => old.entry.rsplit('~').next().map(str::to_string),
+        _ => Some(identity::new_credential_id()?),
+    };
+    let key =
+        identity::key(&name, &profile).ok_or_else(|| Error::internal("the profile has no credential id"))?;
 
     // Check everything local before asking for a secret or contacting the provider.
     let store = ctx.store()?;
-    let previous = load_replaceable(&store, &name)?;
+    let previous = if switching.is_some() { None } else { load_replaceable(&store, &key)? };
     if previous.is_none() {
         // Reading an existing record proved the store unlocked; otherwise check before any
         // person approves anything or any token is minted.
@@ -57,19 +80,20 @@ pub fn run(args: LoginArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     // top of whatever is stored by then.
     // Signals wait until both writes are done, whatever the flow.
     let writing = interrupts.critical();
-    let lock = ProfileLock::acquire(&ctx.lock_dir()?, &name, ctx.settings.lock_wait)?;
-    let replaced = load_replaceable(&store, &name)?;
+    let state_dir = ctx.state_dir()?;
+    let lock = ProfileLock::acquire(&state_dir, &key.entry, ctx.settings.lock_wait)?;
+    let replaced = if switching.is_some() { None } else { load_replaceable(&store, &key)? };
     // A marker of a refresh that died mid-flight names the replaced refresh token: moot now.
-    crate::lock::InFlight::clear(&ctx.lock_dir()?, &name);
+    crate::lock::InFlight::clear(&state_dir, &key.entry);
     record.generation = replaced.as_ref().map_or(0, |r| r.generation) + 1;
-    store.save(&name, &record)?;
+    store.save(&key, &record)?;
     if let Err(err) = Config::update(&dir, |config| {
         config.profiles.insert(name.clone(), profile);
     }) {
         // Keep the two in step: put back what was there, so a failed login loses nothing.
         let _ = match &replaced {
-            Some(old) => store.save(&name, old),
-            None => store.delete(&name).map(|_| ()),
+            Some(old) => store.save(&key, old),
+            None => store.delete(&key).map(|_| ()),
         };
         return Err(err);
     }
@@ -77,10 +101,13 @@ pub fn run(args: LoginArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     drop(writing);
     drop(critical);
 
+    if let Some((old_profile, old_key)) = &switching {
+        retire_other_provider(ctx, &store, old_profile, old_key);
+    }
     let revoke = config.profiles.get(&name).is_none_or(|p| p.revoke_replaced != Some(false));
     drop(config);
     if revoke
-        && let Err(err) = sign_in::revoke_replaced(ctx, &name, &provider, &client, replaced.as_ref(), &record)
+        && let Err(err) = sign_in::revoke_replaced(ctx, &key, &provider, &client, replaced.as_ref(), &record)
     {
         // This provider revokes a whole grant, and the new credential shared it: never revoke
         // on this profile's re-logins again.
@@ -113,11 +140,45 @@ pub fn run(args: LoginArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     Ok(Outcome::Done)
 }
 
+/// The credential of the provider or client a login switched away from: revoke it at its
+/// own provider, best effort, and delete it.
+fn retire_other_provider(ctx: &mut Context, store: &SecretStore, old_profile: &Profile, old_key: &EntryKey) {
+    let name = old_key.profile.as_str();
+    for entry in [old_key.clone(), old_key.previous()] {
+        let Ok(Some(old)) = store.load(&entry) else { continue };
+        let revoked = match (&old.refresh_token, provider::resolve(ctx, old_profile)) {
+            (None, _) => Ok(()),
+            (Some(token), Ok(old_provider)) => match old_provider.revoke.clone() {
+                Some(url) => {
+                    let client = old_provider.client(old_profile, old.client_secret.clone());
+                    oauth::revoke(ctx, &url, &client, token.expose_secret(), "refresh_token")
+                }
+                None => Err(Error::usage("it has no revocation endpoint")),
+            },
+            (Some(_), Err(err)) => Err(err),
+        };
+        match revoked {
+            Ok(()) => ctx.note(format_args!(
+                "'{name}' now signs in to another provider or client; its old credential was revoked at {} and \
+                 deleted.",
+                old_key.issuer
+            )),
+            Err(err) => ctx.note(format_args!(
+                "warning: '{name}' moved to another provider or client; the old credential was deleted here but could \
+                 not be revoked at {} ({}), so it stays valid there until it expires",
+                old_key.issuer,
+                err.class()
+            )),
+        }
+        let _ = store.delete(&entry);
+    }
+}
+
 /// The stored record a login replaces; an unreadable one is simply replaced.
-fn load_replaceable(store: &SecretStore, name: &str) -> Result<Option<Record>, Error> {
-    match store.load(name) {
+fn load_replaceable(store: &SecretStore, key: &EntryKey) -> Result<Option<Record>, Error> {
+    match store.load(key) {
         Ok(previous) => Ok(previous),
-        Err(Error::Unreadable { .. }) => Ok(None),
+        Err(Error::Unreadable { .. } | Error::ForeignCredential { .. }) => Ok(None),
         Err(other) => Err(other),
     }
 }
@@ -174,6 +235,7 @@ fn merge_profile(args: &LoginArgs, existing: Option<&Profile>) -> Result<Profile
         git_username: existing.and_then(|p| p.git_username.clone()),
         git_auth: existing.and_then(|p| p.git_auth),
         revoke_replaced: existing.and_then(|p| p.revoke_replaced),
+        credential_id: None,
     };
     for url in [
         &profile.token_url,

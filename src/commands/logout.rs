@@ -9,17 +9,21 @@
 
 use super::Outcome;
 use crate::cli::LogoutArgs;
-use crate::commands::rotate;
 use crate::config::{Config, Profile};
 use crate::context::Context;
 use crate::error::Error;
-use crate::lock::ProfileLock;
-use crate::oauth::{self, Client};
+use crate::identity;
+use crate::lock::{InFlight, ProfileLock};
+use crate::oauth;
 use crate::provider;
 use crate::record::Record;
 
 pub fn run(args: LogoutArgs, ctx: &mut Context) -> Result<Outcome, Error> {
-    let config = Config::load(&ctx.config_dir()?)?;
+    let dir = ctx.config_dir()?;
+    let config = Config::load(&dir)?;
+    if args.orphans {
+        return orphans(ctx, &config);
+    }
     let names =
         if args.all { config.names() } else { vec![config.resolve(args.name.as_deref(), &ctx.env)?.0] };
     if names.is_empty() {
@@ -28,25 +32,57 @@ pub fn run(args: LogoutArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     }
     let store = ctx.store()?;
     for name in names {
-        let _lock = ProfileLock::acquire(&ctx.lock_dir()?, &name, ctx.settings.lock_wait)?;
-        let record = match store.load(&name) {
+        let profile = &config.profiles[&name];
+        let key = identity::resolve(ctx, &dir, &name, profile)?;
+        let _lock = ProfileLock::acquire(&ctx.state_dir()?, &key.entry, ctx.settings.lock_wait)?;
+        let record = match store.load(&key) {
             Ok(record) => record,
-            // Unreadable: nothing to revoke with, but the entry must still go.
-            Err(Error::Unreadable { .. }) => None,
+            // Unreadable, or minted for another provider than the profile now names: nothing
+            // to revoke with here, but the entry must still go.
+            Err(Error::Unreadable { .. } | Error::ForeignCredential { .. }) => None,
             Err(other) => return Err(other),
         };
         if let Some(record) = &record {
-            revoke(ctx, &name, &config.profiles[&name], record);
+            revoke(ctx, &name, profile, record);
         }
-        crate::lock::InFlight::clear(&ctx.lock_dir()?, &name);
-        let fallback = store.delete(&rotate::fallback_entry(&name))?;
-        if store.delete(&name)? || fallback {
+        InFlight::clear(&ctx.state_dir()?, &key.entry);
+        let fallback = store.delete(&key.previous())?;
+        if store.delete(&key)? || fallback {
             ctx.note(format_args!(
                 "Signed out of '{name}'; its settings are kept for the next `vouch login {name}`."
             ));
         } else {
             ctx.note(format_args!("'{name}' was already signed out."));
         }
+    }
+    Ok(Outcome::Done)
+}
+
+/// `--orphans`: revoke, where the record says at which provider, and delete every entry that
+/// no profile of this configuration owns.
+fn orphans(ctx: &mut Context, config: &Config) -> Result<Outcome, Error> {
+    let store = ctx.store()?;
+    let orphans = identity::orphans(&store, config)?;
+    if orphans.is_empty() {
+        ctx.note(format_args!("No orphaned credentials in the {}.", store.kind().description()));
+        return Ok(Outcome::Done);
+    }
+    for entry in orphans {
+        let shown = identity::profile_of(&entry).to_string();
+        let record = store.load_entry(&entry, &shown).ok().flatten();
+        let owner = record.as_ref().and_then(|r| Some((r.issuer.clone()?, r.client_id.clone()?)));
+        match (&record, owner) {
+            (Some(record), Some((issuer, client_id))) => {
+                let profile = Profile { issuer: issuer.clone(), client_id, ..Profile::default() };
+                revoke(ctx, &shown, &profile, record);
+                ctx.note(format_args!("Deleted an orphaned credential of '{shown}' (issued by {issuer})."));
+            }
+            _ => ctx.note(format_args!(
+                "Deleted an orphaned credential of '{shown}'; it does not say which provider issued it, so it \
+                 was not revoked there and stays valid until it expires"
+            )),
+        }
+        store.delete_entry(&entry, &shown)?;
     }
     Ok(Outcome::Done)
 }
@@ -67,13 +103,12 @@ fn try_revoke(ctx: &mut Context, profile: &Profile, record: &Record) -> Result<(
         ctx.log(format_args!("logout: the provider has no revocation endpoint"));
         return Ok(());
     };
-    let client = Client {
-        id: profile.client_id.clone(),
-        secret: record.client_secret.clone(),
-        method: profile.auth_method.unwrap_or_else(|| oauth::choose_auth_method(&provider.auth_methods)),
-    };
+    let client = provider.client(profile, record.client_secret.clone());
     if let Some(refresh_token) = &record.refresh_token {
         oauth::revoke(ctx, &url, &client, refresh_token.expose_secret(), "refresh_token")?;
+    }
+    if !record.has_access_token() {
+        return Ok(());
     }
     oauth::revoke(ctx, &url, &client, record.access_token.expose_secret(), "access_token")
 }

@@ -2,15 +2,13 @@
 
 use super::Outcome;
 use crate::cli::RefreshArgs;
-use crate::config::Config;
 use crate::context::Context;
 use crate::error::Error;
 use crate::refresh;
 
 pub fn run(args: RefreshArgs, ctx: &mut Context) -> Result<Outcome, Error> {
-    let config = Config::load(&ctx.config_dir()?)?;
-    let (name, profile) = config.resolve(args.name.as_deref(), &ctx.env)?;
-    let record = refresh::refresh(ctx, &name, &profile, None)?;
+    let (name, profile, key) = crate::identity::profile(ctx, args.name.as_deref())?;
+    let record = refresh::refresh(ctx, &key, &profile, None)?;
     let until = record.expires_at.map(|at| {
         format!(", valid for {}", super::human_duration(crate::record::seconds_between(ctx.now(), at)))
     });

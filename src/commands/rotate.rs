@@ -5,7 +5,7 @@
 //! in one store write inside a deferred-signal section, and the old token is never sent again
 //! (revoking a consumed token would be a replay, RFC 9700 §4.14.2). If the provider kept the
 //! same refresh token, the grant itself is replaced:
-//! 1. the current record is copied to a fallback entry (`NAME#previous`);
+//! 1. the current record is copied to a fallback entry (`ENTRY#previous`);
 //! 2. a new grant is obtained with the profile's login flow (interactive; exit 2 under
 //!    `--no-input`) and confirmed by the provider;
 //! 3. it is stored as current (one write; the current entry is always a usable credential);
@@ -26,6 +26,7 @@ use crate::config::{Config, Flow, Profile};
 use crate::context::Context;
 use crate::error::Error;
 use crate::flows::client_credentials;
+use crate::identity;
 use crate::lock::ProfileLock;
 use crate::oauth::{self, Client};
 use crate::provider;
@@ -34,31 +35,26 @@ use crate::refresh;
 use crate::secret::ClientSecret;
 use crate::secret_input;
 use crate::sign_in::{self, Options, SignedIn};
-use crate::store::SecretStore;
-
-/// The store entry that holds the previous credential while a rotation is under way.
-/// `#` cannot appear in profile names, so it never collides with a profile.
-pub fn fallback_entry(name: &str) -> String {
-    format!("{name}#previous")
-}
+use crate::store::{EntryKey, SecretStore};
 
 pub fn run(args: RotateArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     let interrupts = ctx.interrupts();
     let dir = ctx.config_dir()?;
     let config = Config::load(&dir)?;
     let (name, mut profile) = config.resolve(args.name.as_deref(), &ctx.env)?;
+    let key = identity::resolve(ctx, &dir, &name, &profile)?;
     let store = ctx.store()?;
 
     if args.client_secret_stdin || profile.flow == Some(Flow::ClientCredentials) {
-        return rotate_client_secret(ctx, &store, &name, &profile, args.client_secret_stdin);
+        return rotate_client_secret(ctx, &store, &key, &profile, args.client_secret_stdin);
     }
-    if finish_pending(ctx, &store, &name, &profile)? {
+    if finish_pending(ctx, &store, &key, &profile)? {
         return Ok(Outcome::Done);
     }
 
-    let before = store.load(&name)?.ok_or_else(|| Error::SignedOut { profile: name.clone() })?;
+    let before = store.load(&key)?.ok_or_else(|| Error::SignedOut { profile: name.clone() })?;
     if let Some(old) = &before.refresh_token {
-        let after = refresh::refresh(ctx, &name, &profile, None)?;
+        let after = refresh::refresh(ctx, &key, &profile, None)?;
         if after.refresh_token.as_ref().is_some_and(|new| !new.same_as(old)) {
             ctx.note(format_args!(
                 "Rotated '{name}': the provider issued a new refresh token and retired the old one."
@@ -75,25 +71,25 @@ pub fn run(args: RotateArgs, ctx: &mut Context) -> Result<Outcome, Error> {
              run `vouch rotate {name}` at a terminal, without --no-input or VOUCH_NO_INPUT"
         )));
     }
-    let current = store.load(&name)?.ok_or_else(|| Error::SignedOut { profile: name.clone() })?;
-    store.save(&fallback_entry(&name), &current)?;
+    let current = store.load(&key)?.ok_or_else(|| Error::SignedOut { profile: name.clone() })?;
+    store.save(&key.previous(), &current)?;
     (ctx.checkpoint)("rotate:fallback-stored")?;
     let options = Options { flow: None, no_open: args.no_open, timeout: None, confidential: false };
     let SignedIn { mut record, provider, client, critical, .. } =
         sign_in::sign_in(ctx, &name, &mut profile, Some(&current), &options)?;
     (ctx.checkpoint)("rotate:new-grant-obtained")?;
     {
-        let _lock = ProfileLock::acquire(&ctx.lock_dir()?, &name, ctx.settings.lock_wait)?;
-        let stored = store.load(&name)?;
+        let _lock = ProfileLock::acquire(&ctx.state_dir()?, &key.entry, ctx.settings.lock_wait)?;
+        let stored = store.load(&key)?;
         record.generation = stored.map_or(current.generation, |r| r.generation) + 1;
-        store.save(&name, &record)?;
+        store.save(&key, &record)?;
     }
     drop(critical);
     (ctx.checkpoint)("rotate:new-stored")?;
     Config::update(&dir, |config| {
         config.profiles.insert(name.clone(), profile);
     })?;
-    retire_fallback(ctx, &store, &name, &provider, &client, &current, &record)?;
+    retire_fallback(ctx, &store, &key, &provider, &client, &current, &record)?;
     ctx.note(format_args!("Rotated '{name}': a new grant is stored and the old one was revoked."));
     interrupts.check()?;
     Ok(Outcome::Done)
@@ -103,24 +99,25 @@ pub fn run(args: RotateArgs, ctx: &mut Context) -> Result<Outcome, Error> {
 fn finish_pending(
     ctx: &mut Context,
     store: &SecretStore,
-    name: &str,
+    key: &EntryKey,
     profile: &Profile,
 ) -> Result<bool, Error> {
-    let fallback = match store.load(&fallback_entry(name)) {
+    let name = key.profile.as_str();
+    let fallback = match store.load(&key.previous()) {
         Ok(Some(fallback)) => fallback,
         Ok(None) => return Ok(false),
         // An unreadable fallback cannot be revoked with: drop it.
         Err(Error::Unreadable { .. }) => {
-            store.delete(&fallback_entry(name))?;
+            store.delete(&key.previous())?;
             return Ok(false);
         }
         Err(other) => return Err(other),
     };
-    let current = store.load(name)?;
+    let current = store.load(key)?;
     let Some(current) = current.filter(|c| !c.reauth_required) else {
         // The current credential is gone or dead: the fallback becomes current again.
-        store.save(name, &Record { reauth_required: false, ..fallback })?;
-        store.delete(&fallback_entry(name))?;
+        store.save(key, &Record { reauth_required: false, ..fallback })?;
+        store.delete(&key.previous())?;
         ctx.note(format_args!("Restored the previous credential of '{name}' from an interrupted rotation."));
         return Ok(false);
     };
@@ -130,16 +127,12 @@ fn finish_pending(
     };
     if same_grant {
         // Interrupted before the new grant was stored: start over.
-        store.delete(&fallback_entry(name))?;
+        store.delete(&key.previous())?;
         return Ok(false);
     }
     let provider = provider::resolve(ctx, profile)?;
-    let client = Client {
-        id: profile.client_id.clone(),
-        secret: current.client_secret.clone(),
-        method: profile.auth_method.unwrap_or_else(|| oauth::choose_auth_method(&provider.auth_methods)),
-    };
-    retire_fallback(ctx, store, name, &provider, &client, &fallback, &current)?;
+    let client = provider.client(profile, current.client_secret.clone());
+    retire_fallback(ctx, store, key, &provider, &client, &fallback, &current)?;
     ctx.note(format_args!("Finished the interrupted rotation of '{name}'."));
     Ok(true)
 }
@@ -149,7 +142,7 @@ fn finish_pending(
 fn retire_fallback(
     ctx: &mut Context,
     store: &SecretStore,
-    name: &str,
+    key: &EntryKey,
     provider: &provider::Provider,
     client: &Client,
     old: &Record,
@@ -163,7 +156,7 @@ fn retire_fallback(
         oauth::revoke(ctx, &url, client, token.expose_secret(), "refresh_token")?;
     }
     (ctx.checkpoint)("rotate:old-revoked")?;
-    store.delete(&fallback_entry(name))?;
+    store.delete(&key.previous())?;
     Ok(())
 }
 
@@ -171,10 +164,11 @@ fn retire_fallback(
 fn rotate_client_secret(
     ctx: &mut Context,
     store: &SecretStore,
-    name: &str,
+    key: &EntryKey,
     profile: &Profile,
     from_stdin: bool,
 ) -> Result<Outcome, Error> {
+    let name = key.profile.as_str();
     if profile.flow != Some(Flow::ClientCredentials) {
         return Err(Error::usage(format!(
             "'{name}' is not a client-credentials profile; rotate it without --client-secret-stdin"
@@ -190,18 +184,14 @@ fn rotate_client_secret(
         .ok_or_else(|| Error::usage("no new client secret on stdin"))?;
     let provider = provider::resolve(ctx, profile)?;
     let token_url = provider.require(&provider.token, "token", "--token-url")?.clone();
-    let client = Client {
-        id: profile.client_id.clone(),
-        secret: Some(secret.clone()),
-        method: profile.auth_method.unwrap_or_else(|| oauth::choose_auth_method(&provider.auth_methods)),
-    };
+    let client = provider.client(profile, Some(secret.clone()));
     let (tokens, critical) =
         client_credentials::mint(ctx, name, &token_url, &client, &profile.scopes.join(" "))?;
-    let _lock = ProfileLock::acquire(&ctx.lock_dir()?, name, ctx.settings.lock_wait)?;
-    let current = store.load(name)?.ok_or_else(|| Error::SignedOut { profile: name.to_string() })?;
-    let mut record = refresh::renewed_record(&current, tokens, ctx.now());
+    let _lock = ProfileLock::acquire(&ctx.state_dir()?, &key.entry, ctx.settings.lock_wait)?;
+    let current = store.load(key)?.ok_or_else(|| Error::SignedOut { profile: name.to_string() })?;
+    let mut record = refresh::renewed_record(&current, tokens, ctx.now(), None);
     record.client_secret = Some(secret);
-    store.save(name, &record)?;
+    store.save(key, &record)?;
     drop(critical);
     ctx.note(format_args!(
         "Rotated the client secret of '{name}': the new one works and is stored. Retire the old one at the provider."

@@ -10,8 +10,9 @@ use crate::context::Context;
 use crate::discovery;
 use crate::error::Error;
 use crate::http;
-use crate::record::Record;
-use crate::store::SecretStore;
+use crate::identity;
+use crate::record::{Record, Spent};
+use crate::store::{EntryKey, SecretStore};
 use crate::userinfo;
 use serde::Serialize;
 use std::io::Write;
@@ -39,6 +40,10 @@ pub struct ProfileStatus {
     pub verified: Option<bool>,
     /// A rotation was interrupted; `vouch rotate` finishes it.
     pub rotation_pending: bool,
+    /// Why the refresh token will not be used again although the session is not known to be
+    /// dead (`lost`, `unstorable`, `interrupted`); null when it can be. The access token is
+    /// used until it expires.
+    pub refresh_spent: Option<Spent>,
 }
 
 impl ProfileStatus {
@@ -49,7 +54,8 @@ impl ProfileStatus {
 }
 
 pub fn run(args: StatusArgs, ctx: &mut Context) -> Result<Outcome, Error> {
-    let config = Config::load(&ctx.config_dir()?)?;
+    let dir = ctx.config_dir()?;
+    let config = Config::load(&dir)?;
     let names = match &args.name {
         Some(name) => vec![config.resolve(Some(name), &ctx.env)?.0],
         None => config.names(),
@@ -61,11 +67,24 @@ pub fn run(args: StatusArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     let mut statuses = Vec::new();
     for name in &names {
         let profile = &config.profiles[name];
-        let mut status = describe(ctx, &store, name, profile)?;
+        let key = identity::resolve(ctx, &dir, name, profile)?;
+        let mut status = describe(ctx, &store, &key, profile)?;
         if args.verify && status.state == "signed-in" {
-            status.verified = Some(verify(ctx, &store, name, profile)?);
+            status.verified = Some(verify(ctx, &store, &key, profile)?);
         }
         statuses.push(status);
+    }
+    let config = Config::load(&dir)?;
+    match identity::orphans(&store, &config) {
+        Ok(orphans) if !orphans.is_empty() => ctx.note(format_args!(
+            "note: the {} holds {} vouch credential(s) that no profile of this configuration owns ({}); \
+             `vouch logout --orphans` revokes and deletes them",
+            store.kind().description(),
+            orphans.len(),
+            orphans.iter().map(|o| identity::profile_of(o)).collect::<Vec<_>>().join(", ")
+        )),
+        Ok(_) => {}
+        Err(err) => ctx.log(format_args!("status: cannot list the store's entries ({})", err.class())),
     }
     print(ctx, &statuses, args.json && args.name.is_some(), args.json)?;
     let all_usable = statuses.iter().all(|s| s.usable() && s.verified != Some(false));
@@ -75,10 +94,11 @@ pub fn run(args: StatusArgs, ctx: &mut Context) -> Result<Outcome, Error> {
 fn describe(
     ctx: &mut Context,
     store: &SecretStore,
-    name: &str,
+    key: &EntryKey,
     profile: &Profile,
 ) -> Result<ProfileStatus, Error> {
-    let record = store.load(name)?;
+    let name = key.profile.as_str();
+    let record = store.load(key)?;
     let now = ctx.now();
     let state = match &record {
         None => "signed-out",
@@ -95,30 +115,32 @@ fn describe(
         has_refresh_token: record.as_ref().is_some_and(|r| r.can_refresh(now)),
         renewable: record.as_ref().is_some_and(|r| {
             r.can_refresh(now)
-                || (r.client_secret.is_some() && profile.flow == Some(crate::config::Flow::ClientCredentials))
+                || (!r.reauth_required
+                    && r.client_secret.is_some()
+                    && profile.flow == Some(crate::config::Flow::ClientCredentials))
         }),
         scope: record.as_ref().and_then(|r| r.scope.clone()),
         store: store.kind().id(),
         persistence: store.kind().persistence(),
         verified: None,
-        rotation_pending: matches!(
-            store.load(&crate::commands::rotate::fallback_entry(name)),
-            Ok(Some(_)) | Err(_)
-        ),
+        rotation_pending: matches!(store.load(&key.previous()), Ok(Some(_)) | Err(_)),
+        refresh_spent: record.as_ref().and_then(|r| r.refresh_spent),
     })
 }
 
 /// Ask the provider whether the stored token is still accepted. `false` for a rejection;
 /// network trouble is an error (exit 5), not a verdict.
-fn verify(ctx: &mut Context, store: &SecretStore, name: &str, profile: &Profile) -> Result<bool, Error> {
-    let Some(record): Option<Record> = store.load(name)? else { return Ok(false) };
+fn verify(ctx: &mut Context, store: &SecretStore, key: &EntryKey, profile: &Profile) -> Result<bool, Error> {
+    let name = key.profile.as_str();
+    let Some(record): Option<Record> = store.load(key)? else { return Ok(false) };
     let url = match &profile.userinfo_url {
         Some(url) => http::user_url(url)?,
         None => discovery::discover(ctx, &profile.issuer)?.and_then(|m| m.userinfo_endpoint).ok_or_else(|| {
             Error::usage(format!("the provider of '{name}' has no userinfo endpoint to verify with; set one with `vouch login {name} --verify-url URL`"))
         })?,
     };
-    match userinfo::confirm(ctx, &url, &record.access_token, name) {
+    ctx.http_client().register_endpoints(&profile.issuer, [&url]);
+    match userinfo::confirm(ctx, &key.issuer, &url, &record.access_token, name) {
         Ok(_) => Ok(true),
         Err(Error::Rejected { .. }) => Ok(false),
         Err(other) => Err(other),
@@ -157,6 +179,17 @@ fn human_line(s: &ProfileStatus, now: u64) -> String {
     }
     if s.renewable {
         line.push_str(", renewable");
+    }
+    if let Some(spent) = s.refresh_spent {
+        line.push_str(&format!(
+            ", cannot be refreshed ({}; run `vouch login {}`)",
+            match spent {
+                Spent::Lost => "the provider's answer to a refresh was lost",
+                Spent::Unstorable => "the store refused the last refresh's credential",
+                Spent::Interrupted => "a refresh was killed in flight",
+            },
+            s.profile
+        ));
     }
     if s.rotation_pending {
         line.push_str(&format!(", rotation unfinished (run `vouch rotate {}`)", s.profile));

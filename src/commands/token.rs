@@ -5,16 +5,14 @@
 
 use super::Outcome;
 use crate::cli::TokenArgs;
-use crate::config::Config;
 use crate::context::Context;
 use crate::error::Error;
-use crate::refresh;
+use crate::{identity, refresh};
 use std::io::Write;
 
 pub fn run(args: TokenArgs, ctx: &mut Context) -> Result<Outcome, Error> {
-    let config = Config::load(&ctx.config_dir()?)?;
-    let (name, profile) = config.resolve(args.name.as_deref(), &ctx.env)?;
-    let record = refresh::usable_record(ctx, &name, &profile, args.min_ttl)?;
+    let (name, profile, key) = identity::profile(ctx, args.name.as_deref())?;
+    let record = refresh::usable_record(ctx, &key, &profile, args.min_ttl)?;
     // Debug builds only: lets the suite prove a panic holding a secret prints none of it.
     #[cfg(debug_assertions)]
     if ctx.env.get("VOUCH_DEBUG_PANIC").is_some() {

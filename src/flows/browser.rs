@@ -178,7 +178,7 @@ fn handle(
     if let Some(error) = param("error") {
         respond(&mut stream, 200, "Sign-in was not completed. You can close this tab.");
         let code: String = error.chars().filter(|c| c.is_ascii_graphic()).take(64).collect();
-        let client = oauth::Client::public("");
+        let client = oauth::Client::public(&provider.issuer, "");
         let endpoint = http::user_url(&provider.issuer).ok()?;
         return Some(Err(oauth::classify_oauth_error(
             &code,

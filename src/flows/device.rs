@@ -124,7 +124,9 @@ pub fn run(ctx: &mut Context, request: &Request<'_>) -> Result<Obtained, Error> 
             }
             // RFC 8628 §3.5: on a timeout or an unavailable server, back off and keep polling;
             // the person may already have approved.
-            Err(GrantError::Failed(err)) if err.exit_code() == crate::error::exit::UNAVAILABLE => {
+            Err(GrantError::Failed(err) | GrantError::Lost(err))
+                if err.exit_code() == crate::error::exit::UNAVAILABLE =>
+            {
                 interval = (interval * 2).min(MAX_INTERVAL);
                 ctx.log(format_args!(
                     "device flow: {} while polling, retrying every {interval} s",

@@ -8,10 +8,20 @@
 //! module implements keyring-core's store API directly on the same `linux-keyutils` crate,
 //! with the user keyring.
 //!
-//! Keys are `user` keys described `keyring:PROFILE@vouch` (the upstream naming). Each key's
-//! permissions grant the owning user, not only the possessor, read, write and setattr, so a process in
-//! a fresh `keyctl session` (which does not possess keys in `@u`) can still use them. No other
-//! user or group is granted anything.
+//! Keys are `user` keys described `keyring:ENTRY@vouch` (the upstream naming). Each key's
+//! permissions grant the owning user, not only the possessor, read, write and setattr, so a
+//! process in a fresh `keyctl session` (which does not possess keys in `@u`) can still use
+//! them. No other user or group is granted anything.
+//!
+//! **Writes under a session keyring that does not link `@u`** (`keyctl session -`, systemd
+//! services with the default `KeyringMode=private`, some container runtimes): such a process
+//! does not *possess* `@u` or the keys in it. A key added straight into `@u` is then not
+//! possessed either, and setting its permissions fails with EACCES, because a new key grants
+//! its owning user nothing but "view" until they are set. So a key is written in three steps
+//! that need no possession of `@u`: it is created in this process's own process keyring
+//! (possessed, so its permissions can be set), linked into `@u` (which needs only the user's
+//! write permission on `@u`, and atomically displaces the previous key of that description),
+//! and unlinked from the process keyring.
 
 use keyring_core::api::{CredentialApi, CredentialPersistence, CredentialStoreApi};
 use keyring_core::{Credential, Entry, Error, Result};
@@ -41,6 +51,23 @@ impl CredentialStoreApi for UserKeyringStore {
         "user-keyring".to_string()
     }
 
+    /// Every key of `service` in `@u` (the `service` spec; other specs are ignored).
+    fn search(&self, spec: &HashMap<&str, &str>) -> Result<Vec<Entry>> {
+        let service = spec.get("service").copied().unwrap_or_default();
+        let suffix = format!("@{service}");
+        let links = user_keyring()?.get_links(MAX_KEYS).map_err(convert)?;
+        let mut found = Vec::new();
+        for node in links.iter() {
+            let Some(key) = node.as_key() else { continue };
+            let Ok(meta) = key.metadata() else { continue };
+            let description = meta.get_description();
+            if let Some(user) = description.strip_prefix("keyring:").and_then(|d| d.strip_suffix(&suffix)) {
+                found.push(self.build(service, user, None)?);
+            }
+        }
+        Ok(found)
+    }
+
     fn build(&self, service: &str, user: &str, _modifiers: Option<&HashMap<&str, &str>>) -> Result<Entry> {
         Ok(Entry::new_with_credential(Arc::new(UserKey {
             description: format!("keyring:{user}@{service}"),
@@ -63,6 +90,9 @@ struct UserKey {
     description: String,
     specifiers: (String, String),
 }
+
+/// More keys than a non-root user's quota (200) allows.
+const MAX_KEYS: usize = 1024;
 
 fn user_keyring() -> Result<KeyRing> {
     KeyRing::from_special_id(KeyRingIdentifier::User, false).map_err(convert)
@@ -96,19 +126,13 @@ impl std::error::Error for KeyutilsFailure {}
 impl CredentialApi for UserKey {
     fn set_secret(&self, secret: &[u8]) -> Result<()> {
         let ring = user_keyring()?;
-        // add_key on an existing description replaces the payload in place: one atomic write.
-        let key = ring.add_key(&self.description, secret).map_err(convert)?;
-        let perms = KeyPermissionsBuilder::builder()
-            .posessor(Permission::ALL)
-            .user(
-                Permission::VIEW
-                    | Permission::READ
-                    | Permission::WRITE
-                    | Permission::SEARCH
-                    | Permission::SETATTR,
-            )
-            .build();
-        key.set_perms(perms).map_err(convert)
+        // See the module docs: create where we possess the key, then link it into @u, which
+        // displaces the previous key of this description in one step.
+        let staging = KeyRing::from_special_id(KeyRingIdentifier::Process, true).map_err(convert)?;
+        let key = staging.add_key(&self.description, secret).map_err(convert)?;
+        let linked = set_user_perms(key).and_then(|()| ring.link_key(key));
+        let _ = staging.unlink_key(key);
+        linked.map_err(convert)
     }
 
     fn get_secret(&self) -> Result<Vec<u8>> {
@@ -133,4 +157,19 @@ impl CredentialApi for UserKey {
     fn as_any(&self) -> &dyn Any {
         self
     }
+}
+
+/// Grant the owning user (not only the possessor) what vouch needs, and nobody else anything.
+fn set_user_perms(key: linux_keyutils::Key) -> std::result::Result<(), KeyError> {
+    let perms = KeyPermissionsBuilder::builder()
+        .posessor(Permission::ALL)
+        .user(
+            Permission::VIEW
+                | Permission::READ
+                | Permission::WRITE
+                | Permission::SEARCH
+                | Permission::SETATTR,
+        )
+        .build();
+    key.set_perms(perms)
 }

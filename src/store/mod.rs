@@ -1,8 +1,12 @@
 //! The storage core: every read, write and delete of a secret goes through [`SecretStore`].
 //!
-//! It owns three things:
-//! - **the entry layout**: one entry per profile, service `vouch`, user = profile name, holding
-//!   one [`Record`] written in a single call (so a reader sees the old record or the new one);
+//! It owns four things:
+//! - **the entry layout**: one entry per profile, service `vouch`, user = the profile's
+//!   [`EntryKey::entry`] (`PROFILE~ID`, see [`crate::identity`]), holding one [`Record`]
+//!   written in a single call (so a reader sees the old record or the new one);
+//! - **identity**: a record is stamped with the issuer and client it was minted for when it is
+//!   saved, and a record whose issuer or client is not the key's is never handed out
+//!   ([`Error::ForeignCredential`]);
 //! - **the time bound**: every backend call runs on a helper thread and is abandoned after
 //!   the store timeout, so a hung D-Bus never hangs vouch; running out of time counts as
 //!   "locked or waiting" (exit 6);
@@ -30,8 +34,37 @@ use zeroize::Zeroizing;
 /// The service name every vouch entry is filed under.
 pub const SERVICE: &str = "vouch";
 
+/// The entry `check_writable` writes and deletes; it holds no secret.
+const PROBE: &str = "#probe";
+
 /// How long one store call may take before it is abandoned.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The store entry of one profile's credential, and the provider and client it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryKey {
+    /// The profile, for messages.
+    pub profile: String,
+    /// The entry's user name in the store.
+    pub entry: String,
+    /// The issuer that mints, and alone receives, this credential.
+    pub issuer: String,
+    pub client_id: String,
+}
+
+impl EntryKey {
+    /// The entry that holds the previous credential while a rotation is under way. `#` cannot
+    /// appear in entry names, so it never collides with a profile's entry.
+    pub fn previous(&self) -> EntryKey {
+        EntryKey { entry: format!("{}#previous", self.entry), ..self.clone() }
+    }
+
+    /// Whether `record` was minted by this key's issuer for its client.
+    fn owns(&self, record: &Record) -> bool {
+        record.issuer.as_deref() == Some(self.issuer.as_str())
+            && record.client_id.as_deref() == Some(self.client_id.as_str())
+    }
+}
 
 /// Which credential store holds the secrets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,9 +145,43 @@ impl SecretStore {
         self.kind
     }
 
-    /// The stored record for `profile`, or `None` when the profile is signed out.
-    pub fn load(&self, profile: &str) -> Result<Option<Record>, Error> {
-        let bytes = match self.call(profile, |entry| entry.get_secret().map(Zeroizing::new)) {
+    /// The stored record of `key`, or `None` when the profile is signed out. A record minted
+    /// for another issuer or client is refused, never returned.
+    pub fn load(&self, key: &EntryKey) -> Result<Option<Record>, Error> {
+        let Some(record) = self.load_entry(&key.entry, &key.profile)? else { return Ok(None) };
+        if !key.owns(&record) {
+            return Err(Error::ForeignCredential {
+                profile: key.profile.clone(),
+                minted_for: match (&record.issuer, &record.client_id) {
+                    (Some(issuer), Some(client)) => format!("{issuer} (client {client})"),
+                    _ => "an unknown provider".to_string(),
+                },
+                configured: format!("{} (client {})", key.issuer, key.client_id),
+            });
+        }
+        Ok(Some(record))
+    }
+
+    /// Replace the stored record of `key` in one write, stamped with the key's issuer and
+    /// client.
+    pub fn save(&self, key: &EntryKey, record: &Record) -> Result<(), Error> {
+        let stamped = Record {
+            issuer: Some(key.issuer.clone()),
+            client_id: Some(key.client_id.clone()),
+            ..record.clone()
+        };
+        self.save_entry(&key.entry, &key.profile, &stamped)
+    }
+
+    /// Delete `key`'s entry. Returns whether there was one.
+    pub fn delete(&self, key: &EntryKey) -> Result<bool, Error> {
+        self.delete_entry(&key.entry, &key.profile)
+    }
+
+    /// The record in the entry named `entry`, whoever minted it (migration and orphans).
+    /// `profile` names it in messages.
+    pub fn load_entry(&self, entry: &str, profile: &str) -> Result<Option<Record>, Error> {
+        let bytes = match self.call(entry, |e| e.get_secret().map(Zeroizing::new)) {
             Ok(bytes) => bytes,
             Err(keyring_core::Error::NoEntry) => return Ok(None),
             Err(err) => return Err(self.classify(profile, err)),
@@ -124,8 +191,8 @@ impl SecretStore {
             .map_err(|reason| Error::Unreadable { profile: profile.to_string(), reason })
     }
 
-    /// Replace the stored record for `profile` in one write.
-    pub fn save(&self, profile: &str, record: &Record) -> Result<(), Error> {
+    /// Write `record` to the entry named `entry` as it is.
+    pub fn save_entry(&self, entry: &str, profile: &str, record: &Record) -> Result<(), Error> {
         let bytes = record.encode();
         if let Some(limit) = self.kind.size_limit()
             && bytes.len() > limit
@@ -133,12 +200,36 @@ impl SecretStore {
             return Err(Error::RecordTooLarge { store: self.kind.description(), size: bytes.len(), limit });
         }
         let size = bytes.len();
-        self.call(profile, move |entry| entry.set_secret(&bytes)).map_err(|err| match err {
+        self.call(entry, move |e| e.set_secret(&bytes)).map_err(|err| match err {
             keyring_core::Error::TooLong(_, limit) => {
                 Error::RecordTooLarge { store: self.kind.description(), size, limit: limit as usize }
             }
             other => self.classify(profile, other),
         })
+    }
+
+    /// The names of every vouch entry in the store (orphan detection). Entries whose name
+    /// cannot be read are left out.
+    pub fn entries(&self) -> Result<Vec<String>, Error> {
+        let backend = self.backend.clone();
+        let found = self
+            .bounded(move || backend.search(&HashMap::from([("service", SERVICE)])))
+            .map_err(|err| self.classify("(all)", err))?;
+        let mut names: Vec<String> = found
+            .iter()
+            .filter_map(|entry| {
+                entry.get_specifiers().map(|(_, user)| user).or_else(|| {
+                    entry
+                        .get_attributes()
+                        .ok()
+                        .and_then(|mut a| a.remove("username").or_else(|| a.remove("user")))
+                })
+            })
+            .filter(|name| name != PROBE)
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        Ok(names)
     }
 
     /// Fail now if a write would fail later: a Secret Service or Keychain collection can be
@@ -148,15 +239,14 @@ impl SecretStore {
         if !matches!(self.kind, StoreKind::SecretService | StoreKind::Keychain) {
             return Ok(());
         }
-        const PROBE: &str = "#probe";
         self.call(PROBE, |entry| entry.set_secret(b"probe")).map_err(|err| self.classify(PROBE, err))?;
-        self.delete(PROBE).map(|_| ())
+        self.delete_entry(PROBE, PROBE).map(|_| ())
     }
 
-    /// Delete the entry for `profile`. Returns whether there was one. Duplicate items (which
+    /// Delete the entry named `entry`. Returns whether there was one. Duplicate items (which
     /// another tool may have created with the same attributes) are all deleted.
-    pub fn delete(&self, profile: &str) -> Result<bool, Error> {
-        match self.call(profile, |entry| entry.delete_credential()) {
+    pub fn delete_entry(&self, entry: &str, profile: &str) -> Result<bool, Error> {
+        match self.call(entry, |e| e.delete_credential()) {
             Ok(()) => Ok(true),
             Err(keyring_core::Error::NoEntry) => Ok(false),
             Err(keyring_core::Error::Ambiguous(entries)) => {
@@ -173,14 +263,15 @@ impl SecretStore {
     /// Run `op` on this profile's entry, within the time bound.
     fn call<T: Send + 'static>(
         &self,
-        profile: &str,
+        entry: &str,
         op: impl FnOnce(&Entry) -> keyring_core::Result<T> + Send + 'static,
     ) -> keyring_core::Result<T> {
         let backend = self.backend.clone();
-        let user = profile.to_string();
+        let user = entry.to_string();
         let labelled = self.labelled;
         self.bounded(move || {
-            let label = format!("vouch credential for profile {user}");
+            let profile = user.split(['~', '#']).next().unwrap_or_default();
+            let label = format!("vouch credential for profile {profile}");
             let mods: HashMap<&str, &str> =
                 if labelled { HashMap::from([("label", label.as_str())]) } else { HashMap::new() };
             let entry = backend.build(SERVICE, &user, (!mods.is_empty()).then_some(&mods))?;
@@ -301,9 +392,20 @@ mod tests {
         cred.set_error(err);
     }
 
+    fn key() -> EntryKey {
+        EntryKey {
+            profile: "p".into(),
+            entry: "p".into(),
+            issuer: "https://id.example".into(),
+            client_id: "cli".into(),
+        }
+    }
+
     fn record(generation: u64) -> Record {
         Record {
             generation,
+            issuer: None,
+            client_id: None,
             access_token: AccessToken::new("at-canary"),
             token_type: "Bearer".into(),
             expires_at: None,
@@ -314,6 +416,8 @@ mod tests {
             session: None,
             client_secret: None,
             reauth_required: false,
+            rotation: None,
+            refresh_spent: None,
         }
     }
 
@@ -324,14 +428,33 @@ mod tests {
     #[test]
     fn save_load_delete_round_trip() {
         let (_, store) = mock_store();
-        assert!(store.load("p").unwrap().is_none());
-        store.save("p", &record(1)).unwrap();
-        let back = store.load("p").unwrap().unwrap();
+        assert!(store.load(&key()).unwrap().is_none());
+        store.save(&key(), &record(1)).unwrap();
+        let back = store.load(&key()).unwrap().unwrap();
         assert_eq!(back.generation, 1);
         assert_eq!(back.access_token.expose_secret(), "at-canary");
-        assert!(store.delete("p").unwrap());
-        assert!(!store.delete("p").unwrap());
-        assert!(store.load("p").unwrap().is_none());
+        assert!(store.delete(&key()).unwrap());
+        assert!(!store.delete(&key()).unwrap());
+        assert!(store.load(&key()).unwrap().is_none());
+    }
+
+    #[test]
+    fn records_are_stamped_with_their_owner_and_refused_to_another() {
+        let (_, store) = mock_store();
+        store.save(&key(), &record(1)).unwrap();
+        let back = store.load(&key()).unwrap().unwrap();
+        assert_eq!(back.issuer.as_deref(), Some("https://id.example"));
+        assert_eq!(back.client_id.as_deref(), Some("cli"));
+        for other in [
+            EntryKey { issuer: "https://other.example".into(), ..key() },
+            EntryKey { client_id: "other".into(), ..key() },
+        ] {
+            let err = store.load(&other).unwrap_err();
+            assert!(matches!(err, Error::ForeignCredential { .. }), "{err:?}");
+            assert_eq!(err.exit_code(), 2);
+            assert!(!err.to_string().contains("canary"), "{err}");
+        }
+        assert_eq!(store.entries().unwrap(), vec!["p".to_string()]);
     }
 
     #[test]
@@ -350,7 +473,7 @@ mod tests {
             let (backend, store) = mock_store();
             let store = SecretStore { kind, ..store };
             inject(&backend, "p", make());
-            let err = store.load("p").unwrap_err();
+            let err = store.load(&key()).unwrap_err();
             assert_eq!(err.exit_code(), code, "{err}");
             assert!(!err.to_string().contains("secret-bytes"), "{err}");
             assert!(!format!("{err:?}").contains("secret-bytes"), "{err:?}");
@@ -360,11 +483,11 @@ mod tests {
     #[test]
     fn write_errors_are_classified_and_leave_the_old_record() {
         let (backend, store) = mock_store();
-        store.save("p", &record(1)).unwrap();
+        store.save(&key(), &record(1)).unwrap();
         inject(&backend, "p", keyring_core::Error::NoStorageAccess(boxed("Locked")));
         let store6 = SecretStore { kind: StoreKind::SecretService, ..store.clone() };
-        assert_eq!(store6.save("p", &record(2)).unwrap_err().exit_code(), 6);
-        assert_eq!(store.load("p").unwrap().unwrap().generation, 1);
+        assert_eq!(store6.save(&key(), &record(2)).unwrap_err().exit_code(), 6);
+        assert_eq!(store.load(&key()).unwrap().unwrap().generation, 1);
     }
 
     #[test]
@@ -372,9 +495,9 @@ mod tests {
         let (backend, store) = mock_store();
         let entry = backend.build(SERVICE, "p", None).unwrap();
         entry.set_secret(b"not json").unwrap();
-        assert_eq!(store.load("p").unwrap_err().exit_code(), 8);
+        assert_eq!(store.load(&key()).unwrap_err().exit_code(), 8);
         // and logout can still remove it
-        assert!(store.delete("p").unwrap());
+        assert!(store.delete(&key()).unwrap());
     }
 
     #[test]
@@ -383,7 +506,7 @@ mod tests {
         let store = SecretStore { kind: StoreKind::Windows, ..store };
         let mut big = record(1);
         big.access_token = AccessToken::new("x".repeat(3000));
-        let err = store.save("p", &big).unwrap_err();
+        let err = store.save(&key(), &big).unwrap_err();
         assert!(matches!(err, Error::RecordTooLarge { limit: 2560, .. }), "{err:?}");
         let entry = backend.build(SERVICE, "p", None).unwrap();
         assert!(matches!(entry.get_secret(), Err(keyring_core::Error::NoEntry)));

@@ -16,7 +16,7 @@
 //! secret anywhere but a secure store.
 
 use super::{SecretStore, StoreKind};
-use crate::context::Env;
+use crate::env::Env;
 use crate::error::Error;
 use std::time::Duration;
 
@@ -32,8 +32,10 @@ pub enum StoreChoice {
 
 /// The remedy printed with exit 7 when keyutils is refused.
 pub fn keyutils_remedy() -> &'static str {
-    "The kernel refused the user keyring: if this is a container, allow the keyctl and add_key \
-     system calls in its seccomp profile, or use a Secret Service with --store secret-service"
+    "The kernel refused the user keyring. vouch needs the keyctl and add_key system calls and \
+     this user's keyring (@u): in a container, allow both calls in its seccomp profile; in a \
+     user namespace without its own keyring quota, run vouch outside it; or use a Secret Service \
+     with --store secret-service"
 }
 
 /// The remedy printed with exit 7 for a store of `kind`.

@@ -134,6 +134,16 @@ struct ServerCase {
     code: u8,
     targets: &'static [Target],
     within: Duration,
+    /// The request may have reached the provider and it may have acted on it (the answer was
+    /// lost, or it answered success in a way vouch cannot use): a refresh then marks the
+    /// refresh token spent, never to be sent again, and exits with this code.
+    lost: Option<u8>,
+}
+
+impl ServerCase {
+    fn lost(self, code: u8) -> ServerCase {
+        ServerCase { lost: Some(code), ..self }
+    }
 }
 
 fn status_with(status: u16, body: &str, headers: &[(&str, &str)]) -> Fault {
@@ -148,7 +158,7 @@ const HTML_PAGE: &str = "<html><body><h1>Oops</h1><p>request canary-html-9d2c fa
 
 fn server_cases() -> Vec<ServerCase> {
     fn fault(name: &'static str, make: fn(&str) -> Fault, code: u8, within: Duration) -> ServerCase {
-        ServerCase { name, inject: Inject::Fault(make), code, targets: ALL_TARGETS, within }
+        ServerCase { name, inject: Inject::Fault(make), code, targets: ALL_TARGETS, within, lost: None }
     }
     fn config(name: &'static str, set: fn(&mut fake_provider::Config), stage: Stage, code: u8) -> ServerCase {
         ServerCase {
@@ -157,6 +167,7 @@ fn server_cases() -> Vec<ServerCase> {
             code,
             targets: GRANT_TARGETS,
             within: Duration::from_secs(10),
+            lost: None,
         }
     }
     let s = Duration::from_secs;
@@ -179,13 +190,15 @@ fn server_cases() -> Vec<ServerCase> {
             5,
             s(10),
         ),
-        fault("malformed JSON with HTTP 200", |_| Fault::status(200, r#"{"access_token":"#), 9, s(10)),
+        fault("malformed JSON with HTTP 200", |_| Fault::status(200, r#"{"access_token":"#), 9, s(10))
+            .lost(9),
         fault(
             "HTML error page with HTTP 200",
             |_| status_with(200, HTML_PAGE, &[("Content-Type", "text/html")]),
             9,
             s(10),
-        ),
+        )
+        .lost(9),
         fault(
             "HTML error page with HTTP 502",
             |_| status_with(502, HTML_PAGE, &[("Content-Type", "text/html")]),
@@ -193,11 +206,11 @@ fn server_cases() -> Vec<ServerCase> {
             s(10),
         ),
         // Reading 50 MB would take far longer than this; the 1 MiB cap must stop early.
-        fault("50 MB body", |_| Fault::HugeBody(50 * 1024 * 1024), 9, s(5)),
+        fault("50 MB body", |_| Fault::HugeBody(50 * 1024 * 1024), 9, s(5)).lost(9),
         // The HTTP timeout is 2 s: allow for it, with margin, and no more.
-        fault("stall mid-body", |_| Fault::StallMidBody, 5, s(6)),
-        fault("stall before answering", |_| Fault::Stall, 5, s(6)),
-        fault("connection reset", |_| Fault::Reset, 5, s(10)),
+        fault("stall mid-body", |_| Fault::StallMidBody, 5, s(6)).lost(4),
+        fault("stall before answering", |_| Fault::Stall, 5, s(6)).lost(4),
+        fault("connection reset", |_| Fault::Reset, 5, s(10)).lost(4),
         fault("redirect", |to| Fault::Redirect(to.to_string()), 9, s(10)),
         config(
             "wrong issuer in discovery",
@@ -205,15 +218,17 @@ fn server_cases() -> Vec<ServerCase> {
             Stage::Discovery,
             9,
         ),
-        config("token response without access_token", |c| c.omit_access_token = true, Stage::Token, 9),
-        config("negative expires_in (-5)", |c| c.access_token_ttl = -5, Stage::Token, 9),
-        config("huge expires_in (99999999999)", |c| c.access_token_ttl = 99_999_999_999, Stage::Token, 9),
+        config("token response without access_token", |c| c.omit_access_token = true, Stage::Token, 9)
+            .lost(9),
+        config("negative expires_in (-5)", |c| c.access_token_ttl = -5, Stage::Token, 9).lost(9),
+        config("huge expires_in (99999999999)", |c| c.access_token_ttl = 99_999_999_999, Stage::Token, 9)
+            .lost(9),
     ]
 }
 
 /// The raw bytes stored for `profile` in the harness's mock store.
 fn raw(h: &Harness, profile: &str) -> Option<Vec<u8>> {
-    let entry = h.backend.build(SERVICE, profile, None).unwrap();
+    let entry = h.backend.build(SERVICE, &h.entry(profile), None).unwrap();
     match entry.get_secret() {
         Ok(bytes) => Some(bytes),
         Err(keyring_core::Error::NoEntry) => None,
@@ -273,8 +288,9 @@ fn run_server_case(case: &ServerCase, target: Target) {
     let code = h.run_with(&argv, stdin, |ctx| ctx.settings.http_timeout = HTTP_TIMEOUT);
     let elapsed = started.elapsed();
     let (stdout, stderr) = (h.stdout.text(), h.stderr.text());
+    let lost = case.lost.filter(|_| !target.is_login() && stage == Stage::Token);
 
-    assert_eq!(code, case.code, "{label}: exit code\nstderr: {stderr}");
+    assert_eq!(code, lost.unwrap_or(case.code), "{label}: exit code\nstderr: {stderr}");
     assert!(elapsed < case.within, "{label}: took {elapsed:?}, bound {:?}", case.within);
     assert!(stdout.is_empty(), "{label}: a failed command printed on stdout: {stdout:?}");
     assert!(!stdout.contains(CANARY) && !stderr.contains(CANARY), "{label}: a secret leaked: {stderr:?}");
@@ -295,8 +311,28 @@ fn run_server_case(case: &ServerCase, target: Target) {
             "{label}: /token requests (one grant, never retried)"
         );
     } else {
-        // Byte-for-byte; `assert!` rather than `assert_eq!` so a failure does not print tokens.
-        assert!(raw(&h, "p") == seeded, "{label}: the stored record changed");
+        if lost.is_some() {
+            // The provider may have consumed the refresh token: the record says it is spent.
+            let stored: serde_json::Value = serde_json::from_slice(&raw(&h, "p").unwrap()).unwrap();
+            assert_eq!(
+                stored["refresh_spent"], "lost",
+                "{label}: the record does not say the token is spent"
+            );
+            assert_eq!(
+                stored["refresh_token"].as_str(),
+                seeded_refresh.as_deref(),
+                "{label}: the token changed"
+            );
+            assert!(stderr.contains("vouch login p"), "{label}: no next step: {stderr}");
+            // ... and no later command sends it again.
+            h.stderr.clear();
+            let again = h.run_with(&["token", "p"], "", |ctx| ctx.settings.http_timeout = HTTP_TIMEOUT);
+            assert_eq!(again, 4, "{label}: the next command: {}", h.stderr.text());
+            assert!(h.stderr.text().contains("vouch login p"), "{label}: {}", h.stderr.text());
+        } else {
+            // Byte-for-byte; `assert!` rather than `assert_eq!` so a failure does not print tokens.
+            assert!(raw(&h, "p") == seeded, "{label}: the stored record changed");
+        }
         assert!(config_bytes(&h) == config_before, "{label}: config.toml changed");
         let sent = p.token_requests("refresh_token");
         assert_eq!(sent.len(), token_requests_expected, "{label}: refresh requests (never sent twice)");
@@ -509,7 +545,7 @@ fn secret_service_with_session() -> (SecretService, FakeProvider, Vouch) {
 #[test]
 fn a_locked_keyring_is_exit_6_and_changes_nothing() {
     let (ss, provider, vouch) = secret_service_with_session();
-    let item = ss.lookup("vouch", "p").expect("the seeded item");
+    let item = ss.lookup("vouch", &vouch.entry_of("p")).expect("the seeded item");
     let config = std::fs::read(vouch.config_file()).unwrap();
     ss.lock();
 
@@ -529,8 +565,8 @@ fn a_locked_keyring_is_exit_6_and_changes_nothing() {
     }
 
     ss.unlock();
-    assert_eq!(ss.lookup("vouch", "p"), Some(item), "locked: the stored item changed");
-    assert_eq!(ss.lookup("vouch", "q"), None, "locked: a login stored something");
+    assert_eq!(ss.lookup("vouch", &vouch.entry_of("p")), Some(item), "locked: the stored item changed");
+    assert_eq!(ss.lookup("vouch", &vouch.entry_of("q")), None, "locked: a login stored something");
     assert_eq!(ss.count_items("vouch"), 1, "locked: items were added or removed");
     assert_eq!(std::fs::read(vouch.config_file()).unwrap(), config, "locked: config.toml changed");
 }
@@ -556,7 +592,7 @@ fn a_login_on_a_locked_keyring_contacts_no_provider() {
     assert_store_error(case, &run, 6, &["unlock"], Duration::from_secs(5));
     assert_eq!(provider.count("/userinfo"), userinfo, "{case}: the token was sent to the provider");
     ss.unlock();
-    assert_eq!(ss.lookup("vouch", "q"), None, "{case}: a login stored something");
+    assert_eq!(ss.lookup("vouch", &vouch.entry_of("q")), None, "{case}: a login stored something");
     assert_eq!(std::fs::read(vouch.config_file()).unwrap(), config, "{case}: config.toml changed");
 }
 
@@ -564,7 +600,10 @@ fn a_login_on_a_locked_keyring_contacts_no_provider() {
 fn seed_config(vouch: &Vouch, issuer: &str) -> Vec<u8> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     std::fs::DirBuilder::new().recursive(true).mode(0o700).create(vouch.config_dir()).unwrap();
-    let text = format!("[profiles.p]\nissuer = \"{issuer}\"\nclient_id = \"cli\"\nflow = \"device\"\n");
+    let text = format!(
+        "[profiles.p]\nissuer = \"{issuer}\"\nclient_id = \"cli\"\nflow = \"device\"\ncredential_id = \"{}\"\n",
+        crate::support::SEEDED_ID
+    );
     std::fs::write(vouch.config_file(), &text).unwrap();
     std::fs::set_permissions(vouch.config_file(), std::fs::Permissions::from_mode(0o600)).unwrap();
     text.into_bytes()
@@ -621,7 +660,7 @@ fn unreadable_records_are_exit_8_and_logout_clears_them() {
         ),
     ];
     for (what, bytes) in cases {
-        ss.store("vouch", "p", bytes);
+        ss.store("vouch", &vouch.entry_of("p"), bytes);
         assert_eq!(ss.count_items("vouch"), 1, "{what}: the corrupt item did not replace the record");
         let commands: [(&str, &[&str]); 3] = [
             ("token", &["token", "p"]),
@@ -649,7 +688,7 @@ fn duplicate_items_are_exit_8_without_leaking_and_logout_removes_both() {
     let (ss, _provider, vouch) = secret_service_with_session();
     // secret-tool replaces an item with identical attributes, so the second one has one more.
     let mut cmd = Command::new("secret-tool");
-    cmd.args(["store", "--label", "x", "service", "vouch", "username", "p", "extra", "1"]);
+    cmd.args(["store", "--label", "x", "service", "vouch", "username", &vouch.entry_of("p"), "extra", "1"]);
     for var in ENV_REMOVE {
         cmd.env_remove(var);
     }
@@ -679,13 +718,9 @@ fn duplicate_items_are_exit_8_without_leaking_and_logout_removes_both() {
     assert_store_error(case, &run, 3, &["vouch login p"], NO_HANG);
 }
 
-/// The key's id in `@u`, if there is one.
+/// The id of a key in `@u` that vouch holds for `profile`, if there is one.
 fn key_id(profile: &str) -> Option<String> {
-    let out = Command::new("keyctl")
-        .args(["search", "@u", "user", &format!("keyring:{profile}@vouch")])
-        .output()
-        .expect("keyctl is missing: apt-get install keyutils");
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    crate::support::user_keys(profile).into_iter().next()
 }
 
 /// Removes the test's key even when the test fails.
@@ -693,9 +728,7 @@ struct KeyCleanup(String);
 
 impl Drop for KeyCleanup {
     fn drop(&mut self) {
-        if let Some(id) = key_id(&self.0) {
-            let _ = Command::new("keyctl").args(["unlink", &id, "@u"]).output();
-        }
+        crate::support::remove_user_keys(&self.0);
     }
 }
 
@@ -742,7 +775,7 @@ impl Drop for Resume {
 #[test]
 fn a_store_that_stops_answering_is_exit_6_within_the_store_timeout() {
     let (ss, _provider, vouch) = secret_service_with_session();
-    let item = ss.lookup("vouch", "p").expect("the seeded item");
+    let item = ss.lookup("vouch", &vouch.entry_of("p")).expect("the seeded item");
     let pid = ss.keyring_pid();
     let stopped = Command::new("kill").args(["-STOP", &pid.to_string()]).status().expect("run kill");
     assert!(stopped.success(), "kill -STOP {pid} failed");
@@ -755,5 +788,5 @@ fn a_store_that_stops_answering_is_exit_6_within_the_store_timeout() {
     assert!(run.stderr.contains("did not answer"), "{case}: {}", run.stderr);
 
     drop(resume);
-    assert_eq!(ss.lookup("vouch", "p"), Some(item), "{case}: the stored item changed");
+    assert_eq!(ss.lookup("vouch", &vouch.entry_of("p")), Some(item), "{case}: the stored item changed");
 }

@@ -9,13 +9,9 @@ use std::process::Command;
 
 const GOOD: &str = "canary-keyutils-access-token-51c2";
 
-/// The key's id in `@u`, if there is one.
+/// The id of a key in `@u` that vouch holds for `profile`, if there is one.
 fn key_id(profile: &str) -> Option<String> {
-    let out = Command::new("keyctl")
-        .args(["search", "@u", "user", &format!("keyring:{profile}@vouch")])
-        .output()
-        .expect("keyctl is missing: install keyutils");
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    crate::support::user_keys(profile).into_iter().next()
 }
 
 fn read_key(profile: &str) -> Option<String> {
@@ -29,9 +25,7 @@ struct Cleanup(String);
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        if let Some(id) = key_id(&self.0) {
-            let _ = Command::new("keyctl").args(["unlink", &id, "@u"]).output();
-        }
+        crate::support::remove_user_keys(&self.0);
     }
 }
 
@@ -47,7 +41,8 @@ fn login_token_status_logout_on_the_user_keyring() {
     let (provider, vouch, name, _cleanup) = setup();
     vouch.login_with_token(&name, &provider.issuer(), GOOD).expect(0).leaks_nothing(GOOD);
     let stored = read_key(&name).expect("a user key keyring:NAME@vouch in @u");
-    assert!(stored.contains(GOOD) && stored.contains("\"version\":1"), "{stored}");
+    assert!(stored.contains(GOOD) && stored.contains("\"version\":2"), "{stored}");
+    assert!(stored.contains(&format!("\"issuer\":\"{}\"", provider.issuer())), "{stored}");
 
     assert_eq!(vouch.run(&["token", &name]).expect(0).stdout, format!("{GOOD}\n"));
     let status = vouch.run(&["status", &name, "--json"]);
@@ -124,7 +119,13 @@ fn a_corrupt_key_is_exit_8() {
     let (provider, vouch, name, _cleanup) = setup();
     vouch.login_with_token(&name, &provider.issuer(), GOOD).expect(0);
     let out = Command::new("keyctl")
-        .args(["add", "user", &format!("keyring:{name}@vouch"), "\u{1}canary-garbage", "@u"])
+        .args([
+            "add",
+            "user",
+            &format!("keyring:{}@vouch", vouch.entry_of(&name)),
+            "\u{1}canary-garbage",
+            "@u",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success());

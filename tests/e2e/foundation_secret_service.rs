@@ -30,11 +30,15 @@ fn login_token_status_logout_token() {
     assert_eq!(provider.count("/.well-known/openid-configuration"), 1);
 
     // Stored under the attributes other Secret Service clients use.
-    let stored =
-        String::from_utf8(ss.lookup("vouch", "p").expect("an item service=vouch username=p")).unwrap();
+    let stored = String::from_utf8(
+        ss.lookup("vouch", &vouch.entry_of("p")).expect("an item service=vouch username=p"),
+    )
+    .unwrap();
     let record: serde_json::Value = serde_json::from_str(&stored).unwrap();
-    assert_eq!(record["version"], 1);
+    assert_eq!(record["version"], 2);
     assert_eq!(record["generation"], 1);
+    assert_eq!(record["issuer"], provider.issuer());
+    assert_eq!(record["client_id"], "cli");
     assert_eq!(record["access_token"], GOOD);
     assert_eq!(record["account"], "alice");
 
@@ -52,7 +56,7 @@ fn login_token_status_logout_token() {
     assert!(json["expires_at"].is_null());
 
     vouch.run(&["logout", "p"]).expect(0).leaks_nothing(GOOD);
-    assert!(ss.lookup("vouch", "p").is_none(), "logout left the item behind");
+    assert!(ss.lookup("vouch", &vouch.entry_of("p")).is_none(), "logout left the item behind");
     // RFC 7009: the provider saw the access token revoked.
     let revocation = &provider.requests_to("/revoke")[0];
     assert_eq!(revocation.form_value("token").as_deref(), Some(GOOD));
@@ -68,7 +72,7 @@ fn login_token_status_logout_token() {
     provider.add_access_token(second, "alice");
     vouch.run_with_stdin(&["login", "p", "--with-token"], Some(second)).expect(0);
     let again: serde_json::Value =
-        serde_json::from_slice(&ss.lookup("vouch", "p").expect("stored again")).unwrap();
+        serde_json::from_slice(&ss.lookup("vouch", &vouch.entry_of("p")).expect("stored again")).unwrap();
     assert_eq!(again["generation"], 1, "a fresh login after logout starts a new record");
 
     // Logging out twice is fine.
@@ -96,12 +100,14 @@ fn relogin_replaces_only_after_confirmation() {
     let (ss, provider, vouch) = setup();
     vouch.login_with_token("p", &provider.issuer(), GOOD).expect(0);
     vouch.run_with_stdin(&["login", "p", "--with-token"], Some("canary-bad-replacement")).expect(4);
-    let record: serde_json::Value = serde_json::from_slice(&ss.lookup("vouch", "p").unwrap()).unwrap();
+    let record: serde_json::Value =
+        serde_json::from_slice(&ss.lookup("vouch", &vouch.entry_of("p")).unwrap()).unwrap();
     assert_eq!(record["access_token"], GOOD, "a rejected relogin replaced a working token");
     let newer = "canary-newer-token";
     provider.add_access_token(newer, "alice");
     vouch.run_with_stdin(&["login", "p", "--with-token"], Some(newer)).expect(0);
-    let record: serde_json::Value = serde_json::from_slice(&ss.lookup("vouch", "p").unwrap()).unwrap();
+    let record: serde_json::Value =
+        serde_json::from_slice(&ss.lookup("vouch", &vouch.entry_of("p")).unwrap()).unwrap();
     assert_eq!(record["access_token"], newer);
     assert_eq!(record["generation"], 2);
     assert_eq!(ss.count_items("vouch"), 1, "relogin must replace the item, not add one");
@@ -154,7 +160,7 @@ fn a_corrupt_item_is_exit_8_and_logout_clears_it() {
     let (ss, provider, vouch) = setup();
     vouch.login_with_token("p", &provider.issuer(), GOOD).expect(0);
     let garbage = "canary-corrupt {not json";
-    ss.store("vouch", "p", garbage.as_bytes());
+    ss.store("vouch", &vouch.entry_of("p"), garbage.as_bytes());
     let run = vouch.run(&["token", "p"]);
     run.expect(8).leaks_nothing("canary-corrupt");
     assert!(run.stderr.contains("vouch logout p"), "{}", run.stderr);
@@ -167,7 +173,7 @@ fn a_corrupt_item_is_exit_8_and_logout_clears_it() {
 fn an_unknown_record_version_is_exit_8() {
     let (ss, provider, vouch) = setup();
     vouch.login_with_token("p", &provider.issuer(), GOOD).expect(0);
-    ss.store("vouch", "p", br#"{"version":99,"generation":1,"access_token":"canary-v99"}"#);
+    ss.store("vouch", &vouch.entry_of("p"), br#"{"version":99,"generation":1,"access_token":"canary-v99"}"#);
     let run = vouch.run(&["token", "p"]);
     run.expect(8).leaks_nothing("canary-v99");
     assert!(run.stderr.contains("version 99"), "{}", run.stderr);
@@ -272,7 +278,7 @@ fn discovery_falls_back_to_rfc8414_and_requires_the_exact_issuer() {
     run.expect(9);
     assert!(run.stderr.contains("evil.example"), "{}", run.stderr);
     assert_eq!(mismatched.count("/userinfo"), 0, "the token went to a mismatched provider");
-    assert!(ss.lookup("vouch", "q").is_none());
+    assert!(ss.lookup("vouch", &vouch.entry_of("q")).is_none());
 }
 
 #[test]

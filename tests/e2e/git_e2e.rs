@@ -31,7 +31,11 @@ impl World {
         vouch.set_env("GIT_CONFIG_NOSYSTEM", "1");
         let (access, refresh) = provider.issue_grant("alice", "openid");
         vouch.write_profile("p", &provider.issuer());
-        ss.store("vouch", "p", &crate::support::record(&access, &refresh, now() as i64 + ttl));
+        ss.store(
+            "vouch",
+            &crate::support::entry("p"),
+            &crate::support::record(&provider.issuer(), &access, &refresh, now() as i64 + ttl),
+        );
         let work = tempfile::tempdir().unwrap();
         (World { ss, provider, server, vouch, work }, access, refresh)
     }
@@ -54,7 +58,7 @@ impl World {
     }
 
     fn stored(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.ss.lookup("vouch", "p").unwrap()).unwrap()
+        serde_json::from_slice(&self.ss.lookup("vouch", &crate::support::entry("p")).unwrap()).unwrap()
     }
 }
 
@@ -103,7 +107,7 @@ fn an_expiring_token_is_refreshed_just_in_time_for_git() {
     // Later, the token is about to expire: the next fetch refreshes first.
     let mut record = w.stored();
     record["expires_at"] = serde_json::json!(now() + 10);
-    w.ss.store("vouch", "p", record.to_string().as_bytes());
+    w.ss.store("vouch", &crate::support::entry("p"), record.to_string().as_bytes());
     ok(&w.git(&w.work.path().join("clone"), &["fetch"]));
     let fresh = w.stored()["access_token"].as_str().unwrap().to_string();
     assert_ne!(fresh, access);

@@ -68,10 +68,13 @@ fn store_errors_at_login_leave_no_profile() {
     ];
     for (kind, make, code) in cases {
         let h = Harness::new(kind);
+        // A signed-out profile for the same provider and client: the login keeps its entry.
+        h.seed_profile("p", &provider.issuer(), "cli", "token");
+        let config = std::fs::read(h.dir.path().join("config.toml")).unwrap();
         h.inject("p", make());
         assert_eq!(h.run(&as_strs(&login_args(&provider.issuer())), GOOD), code, "{}", h.stderr.text());
         assert!(h.stored("p").is_none());
-        assert!(!h.dir.path().join("config.toml").exists());
+        assert_eq!(std::fs::read(h.dir.path().join("config.toml")).unwrap(), config, "the profile changed");
         assert!(!h.stderr.text().contains(GOOD));
     }
 }

@@ -463,8 +463,8 @@ fn vouch_for(ss: &SecretService) -> Vouch {
 }
 
 /// The stored record of `profile`, straight from the Secret Service.
-fn stored(ss: &SecretService, profile: &str) -> Value {
-    serde_json::from_slice(&ss.lookup("vouch", profile).expect("a stored record")).unwrap()
+fn stored(ss: &SecretService, vouch: &Vouch, profile: &str) -> Value {
+    serde_json::from_slice(&ss.lookup("vouch", &vouch.entry_of(profile)).expect("a stored record")).unwrap()
 }
 
 /// The checks every person-facing login ends with: vouch's own view and the provider's.
@@ -477,7 +477,7 @@ fn assert_signed_in(
     require_refresh: bool,
 ) -> Value {
     let token = vouch.run(&["token", profile]).expect(0).stdout.trim().to_string();
-    let record = stored(ss, profile);
+    let record = stored(ss, vouch, profile);
     assert_eq!(record["access_token"].as_str(), Some(token.as_str()), "vouch token prints the stored token");
     let (status, claims) = p.userinfo(&token);
     assert_eq!(status, 200, "the provider's userinfo rejected vouch's token: {claims}\n{}", p.log());
@@ -578,13 +578,13 @@ fn interop_refresh_rotate_and_logout_with_oidc_provider() {
     let p = OidcProvider::start();
     let vouch = vouch_for(&ss);
     device_login(&vouch, &p, &mut Browser::new(), "dev", &DEVICE_FORMS);
-    let first = stored(&ss, "dev");
+    let first = stored(&ss, &vouch, "dev");
     let token =
         |r: &Value, k: &str| r[k].as_str().unwrap_or_else(|| panic!("no {k} in the record")).to_string();
 
     let run = vouch.run(&["-v", "refresh", "dev"]);
     assert_eq!(run.code, 0, "vouch refresh failed:\n{}\nprovider:\n{}", run.stderr, p.log());
-    let refreshed = stored(&ss, "dev");
+    let refreshed = stored(&ss, &vouch, "dev");
     assert_ne!(token(&refreshed, "access_token"), token(&first, "access_token"));
     assert_ne!(token(&refreshed, "refresh_token"), token(&first, "refresh_token"), "the provider rotates");
     assert!(p.log().contains("grant_type=refresh_token"), "{}", p.log());
@@ -593,7 +593,7 @@ fn interop_refresh_rotate_and_logout_with_oidc_provider() {
 
     let run = vouch.run(&["-v", "rotate", "dev"]);
     assert_eq!(run.code, 0, "vouch rotate failed:\n{}\nprovider:\n{}", run.stderr, p.log());
-    let rotated = stored(&ss, "dev");
+    let rotated = stored(&ss, &vouch, "dev");
     assert_ne!(token(&rotated, "refresh_token"), token(&refreshed, "refresh_token"));
     assert_signed_in(&vouch, &ss, &p, "dev", true);
     let status: Value =
@@ -602,7 +602,7 @@ fn interop_refresh_rotate_and_logout_with_oidc_provider() {
 
     let run = vouch.run(&["-v", "logout", "dev"]);
     assert_eq!(run.code, 0, "vouch logout failed:\n{}\nprovider:\n{}", run.stderr, p.log());
-    assert!(ss.lookup("vouch", "dev").is_none(), "logout left the record");
+    assert!(ss.lookup("vouch", &vouch.entry_of("dev")).is_none(), "logout left the record");
     assert_eq!(
         p.introspect(&token(&rotated, "refresh_token"))["active"],
         false,
@@ -701,7 +701,7 @@ fn interop_device_relogin_in_the_same_browser_session() {
     let vouch = vouch_for(&ss);
     let mut browser = Browser::new();
     device_login(&vouch, &p, &mut browser, "dev", &DEVICE_FORMS);
-    let old = stored(&ss, "dev");
+    let old = stored(&ss, &vouch, "dev");
     let again = ["user_code", "confirm=yes", "prompt=consent"];
     let stderr = device_login_expecting(&vouch, &p, &mut browser, "dev", &again, 4);
     assert!(stderr.contains("revoked the new sign-in together with the replaced one"), "{stderr}");
@@ -710,7 +710,7 @@ fn interop_device_relogin_in_the_same_browser_session() {
     assert!(std::fs::read_to_string(vouch.config_file()).unwrap().contains("revoke_replaced = false"));
     // The next re-login sticks: nothing is revoked any more, and the new credential works.
     device_login(&vouch, &p, &mut browser, "dev", &again);
-    let new = stored(&ss, "dev");
+    let new = stored(&ss, &vouch, "dev");
     assert_ne!(old["refresh_token"], new["refresh_token"]);
     let (status, answer) = p.userinfo(new["access_token"].as_str().unwrap());
     assert_eq!(
@@ -777,7 +777,7 @@ fn interop_wrong_client_secret_is_rejected_and_nothing_is_stored() {
             .any(|l| l.starts_with("grant.error route=token client=vouch-ci") && l.contains("InvalidClient")),
         "{log}"
     );
-    assert!(ss.lookup("vouch", "ci").is_none(), "a rejected login stored a record");
+    assert!(ss.lookup("vouch", &vouch.entry_of("ci")).is_none(), "a rejected login stored a record");
     let token = vouch.run(&["token", "ci"]);
     assert!(matches!(token.code, 2 | 3), "vouch token after a rejected login: {token:?}");
     assert!(token.stdout.is_empty());

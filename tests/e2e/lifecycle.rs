@@ -112,13 +112,15 @@ fn a_token_rotated_by_another_process_is_used_not_refreshed_again() {
     // Another process refreshes between this one's read and its taking the lock.
     let (newer_access, newer_refresh) = p.issue_grant("alice", "openid");
     let backend = h.backend.clone();
-    let seeded = json!({"version":1,"generation":2,"access_token":newer_access,"token_type":"Bearer",
+    let seeded = json!({"version":2,"generation":2,"issuer":p.issuer(),"client_id":"cli",
+                        "access_token":newer_access,"token_type":"Bearer",
                         "expires_at": now() + 3600,"refresh_token":newer_refresh});
+    let entry = h.entry("p");
     let code = h.run_with(&["token", "p"], "", move |ctx| {
         ctx.checkpoint = Box::new(move |step| {
             if step == "refresh:before-lock" {
                 use keyring_core::api::CredentialStoreApi;
-                let entry = backend.build(vouch::store::SERVICE, "p", None).unwrap();
+                let entry = backend.build(vouch::store::SERVICE, &entry, None).unwrap();
                 entry.set_secret(seeded.to_string().as_bytes()).unwrap();
             }
             Ok(())
@@ -132,7 +134,8 @@ fn a_token_rotated_by_another_process_is_used_not_refreshed_again() {
 
 #[test]
 fn transient_failures_leave_the_record_untouched() {
-    for fault in [Fault::status(503, "{}"), Fault::status(429, ""), Fault::Reset, Fault::Stall] {
+    // The provider answered, and did not act on the grant: the token is still fresh.
+    for fault in [Fault::status(503, "{}"), Fault::status(429, "")] {
         let p = provider(fake_provider::Config::default());
         let h = Harness::new(StoreKind::Mock);
         session(&p, &h, -10);
@@ -141,9 +144,83 @@ fn transient_failures_leave_the_record_untouched() {
         let code = h.run_with(&["token", "p"], "", |ctx| ctx.settings.http_timeout = Duration::from_secs(1));
         assert_eq!(code, 5, "{fault:?}: {}", h.stderr.text());
         assert_eq!(h.stored("p").unwrap(), before, "{fault:?} changed the record");
-        assert!(h.stderr.text().contains("does not resend"), "{fault:?}: {}", h.stderr.text());
+        assert!(h.stderr.text().contains("retry later"), "{fault:?}: {}", h.stderr.text());
         assert_eq!(refresh_grants(&p).len(), 1, "{fault:?}: retried automatically");
+        p.clear_faults();
+        assert_eq!(h.run(&["token", "p"], ""), 0, "{fault:?}: the session was lost: {}", h.stderr.text());
+        assert_eq!(refresh_grants(&p).len(), 2);
+        assert!(!p.family_revoked_by_reuse());
     }
+}
+
+#[test]
+fn a_lost_answer_spends_the_refresh_token_of_a_rotating_or_unknown_provider() {
+    // The provider received the request (and consumed the token) but the answer never came.
+    for fault in [Fault::Reset, Fault::Stall] {
+        let p = provider(fake_provider::Config::default());
+        let h = Harness::new(StoreKind::Mock);
+        let (_, refresh) = session(&p, &h, -10);
+        p.set_fault("/token", fault.clone(), None);
+        let code = h.run_with(&["token", "p"], "", |ctx| ctx.settings.http_timeout = Duration::from_secs(1));
+        assert_eq!(code, 4, "{fault:?}: {}", h.stderr.text());
+        assert!(
+            h.stderr.text().contains("answer to the last refresh was lost"),
+            "{fault:?}: {}",
+            h.stderr.text()
+        );
+        assert!(h.stderr.text().contains("vouch login p"), "{fault:?}: {}", h.stderr.text());
+        let stored = h.stored("p").unwrap();
+        assert_eq!(stored["refresh_spent"], "lost", "{fault:?}");
+        assert_eq!(stored["refresh_token"], refresh.as_str(), "{fault:?}");
+        p.clear_faults();
+        for args in [&["token", "p"][..], &["refresh", "p"], &["token", "p", "--min-ttl", "0"]] {
+            assert_eq!(h.run(args, ""), 4, "{fault:?} {args:?}: {}", h.stderr.text());
+        }
+        assert_eq!(refresh_grants(&p), vec![refresh], "{fault:?}: the spent token was sent again");
+        assert!(!p.family_revoked_by_reuse());
+        h.stdout.clear();
+        assert_eq!(h.run(&["status", "p", "--json"], ""), 3);
+        assert!(h.stdout.text().contains("\"refresh_spent\": \"lost\""), "{}", h.stdout.text());
+    }
+}
+
+#[test]
+fn a_lost_answer_leaves_a_valid_access_token_usable_until_it_expires() {
+    let p = provider(fake_provider::Config::default());
+    let h = Harness::new(StoreKind::Mock);
+    let (access, _) = session(&p, &h, 600);
+    p.set_fault("/token", Fault::Reset, None);
+    // Asked for a token valid an hour: the refresh is lost, the current token is handed out.
+    assert_eq!(h.run(&["token", "p", "--min-ttl", "3600"], ""), 0, "{}", h.stderr.text());
+    assert_eq!(h.stdout.text(), format!("{access}\n"));
+    assert!(h.stderr.text().contains("works until it expires"), "{}", h.stderr.text());
+    p.clear_faults();
+    assert_eq!(h.run(&["token", "p", "--min-ttl", "3600"], ""), 0);
+    assert_eq!(refresh_grants(&p).len(), 1, "the spent token was sent again");
+    // An explicit refresh says it cannot.
+    assert_eq!(h.run(&["refresh", "p"], ""), 4);
+}
+
+#[test]
+fn a_lost_answer_costs_nothing_with_a_provider_that_keeps_refresh_tokens() {
+    let p = provider(fake_provider::Config { rotate_refresh_tokens: false, ..Default::default() });
+    let h = Harness::new(StoreKind::Mock);
+    let (_, refresh) = session(&p, &h, -10);
+    // One answered refresh teaches vouch that this provider keeps its refresh tokens.
+    assert_eq!(h.run(&["refresh", "p"], ""), 0, "{}", h.stderr.text());
+    assert_eq!(h.stored("p").unwrap()["rotation"], "keeps");
+    for fault in [Fault::Reset, Fault::Stall] {
+        p.set_fault("/token", fault.clone(), None);
+        let code =
+            h.run_with(&["refresh", "p"], "", |ctx| ctx.settings.http_timeout = Duration::from_secs(1));
+        assert_eq!(code, 5, "{fault:?}: {}", h.stderr.text());
+        assert!(h.stderr.text().contains("tries again"), "{fault:?}: {}", h.stderr.text());
+        assert!(h.stored("p").unwrap().get("refresh_spent").is_none(), "{fault:?}: spent needlessly");
+        p.clear_faults();
+        assert_eq!(h.run(&["refresh", "p"], ""), 0, "{fault:?}: the session was lost: {}", h.stderr.text());
+    }
+    assert!(refresh_grants(&p).iter().all(|t| *t == refresh));
+    assert!(p.is_refresh_token_active(&refresh));
 }
 
 #[test]
@@ -288,12 +365,13 @@ fn rotate_with_a_failing_store_write_keeps_a_usable_credential() {
     let h = Harness::new(StoreKind::SecretService);
     session(&p, &h, 3600);
     let backend = h.backend.clone();
+    let entry = h.entry("p");
     let code = h.run_with(&["rotate", "p", "--no-open"], "", |ctx| {
         ctx.sleep = approving(&p);
         ctx.checkpoint = Box::new(move |at| {
             if at == "rotate:new-grant-obtained" {
                 use keyring_core::api::CredentialStoreApi;
-                let entry = backend.build(vouch::store::SERVICE, "p", None).unwrap();
+                let entry = backend.build(vouch::store::SERVICE, &entry, None).unwrap();
                 let cred: &keyring_core::mock::Cred = entry.as_any().downcast_ref().unwrap();
                 cred.set_error(keyring_core::Error::NoStorageAccess(Box::new(std::io::Error::other(
                     "Locked",

@@ -13,12 +13,17 @@ fn expired_session(ss: &SecretService, provider: &FakeProvider) -> (Vouch, Strin
     let vouch = Vouch::new("secret-service", ss.env());
     let (access, refresh) = provider.issue_grant("alice", "openid offline_access");
     vouch.write_profile("p", &provider.issuer());
-    ss.store("vouch", "p", &crate::support::record(&access, &refresh, now() as i64 - 10));
+    ss.store(
+        "vouch",
+        &crate::support::entry("p"),
+        &crate::support::record(&provider.issuer(), &access, &refresh, now() as i64 - 10),
+    );
     (vouch, refresh)
 }
 
 fn stored(ss: &SecretService) -> serde_json::Value {
-    serde_json::from_slice(&ss.lookup("vouch", "p").expect("a stored record")).unwrap()
+    serde_json::from_slice(&ss.lookup("vouch", &crate::support::entry("p")).expect("a stored record"))
+        .unwrap()
 }
 
 #[test]

@@ -29,7 +29,7 @@ fn device_flow_end_to_end_with_the_test_as_the_user() {
     assert_eq!(exit, 0);
     assert!(stdout.is_empty(), "stdout is for data only");
     let record: serde_json::Value =
-        serde_json::from_slice(&ss.lookup("vouch", "work").expect("stored")).unwrap();
+        serde_json::from_slice(&ss.lookup("vouch", &vouch.entry_of("work")).expect("stored")).unwrap();
     let access = record["access_token"].as_str().unwrap();
     assert!(p.is_access_token_active(access));
     assert_eq!(vouch.run(&["token", "work"]).expect(0).stdout.trim(), access);
@@ -62,7 +62,7 @@ fn browser_flow_end_to_end_from_the_printed_url() {
     assert!(page.body_mut().read_to_string().unwrap().contains("close this tab"));
     let (exit, _, stderr) = login.finish();
     assert_eq!(exit, 0, "{stderr}");
-    assert!(ss.lookup("vouch", "web").is_some());
+    assert!(ss.lookup("vouch", &vouch.entry_of("web")).is_some());
 }
 
 #[test]
@@ -81,7 +81,7 @@ fn ctrl_c_while_waiting_is_exit_130_and_stores_nothing() {
         assert!(status.success());
         let (exit, _, _) = login.finish();
         assert_eq!(exit, code, "{signal}");
-        assert!(ss.lookup("vouch", "w").is_none());
+        assert!(ss.lookup("vouch", &vouch.entry_of("w")).is_none());
         assert!(!vouch.config_file().exists());
     }
 }

@@ -201,8 +201,13 @@ fn a_panic_holding_a_secret_prints_none_of_it() {
     s.vouch.write_profile("p", &s.provider.issuer());
     s.ss.store(
         "vouch",
-        "p",
-        &crate::support::record(&access, &refresh, crate::support::in_process::now() as i64 + 3600),
+        &crate::support::entry("p"),
+        &crate::support::record(
+            &s.provider.issuer(),
+            &access,
+            &refresh,
+            crate::support::in_process::now() as i64 + 3600,
+        ),
     );
     let mut cmd = s.vouch.command(&["-v", "token", "p"]);
     cmd.env("VOUCH_DEBUG_PANIC", "1").env("RUST_BACKTRACE", "1");

@@ -15,7 +15,11 @@ fn signed_in() -> (SecretService, FakeProvider, Vouch, String) {
     let vouch = Vouch::new("secret-service", ss.env());
     let (access, refresh) = provider.issue_grant("alice", "openid");
     vouch.write_profile("p", &provider.issuer());
-    ss.store("vouch", "p", &crate::support::record(&access, &refresh, now() as i64 + 3600));
+    ss.store(
+        "vouch",
+        &crate::support::entry("p"),
+        &crate::support::record(&provider.issuer(), &access, &refresh, now() as i64 + 3600),
+    );
     (ss, provider, vouch, access)
 }
 
@@ -83,7 +87,7 @@ fn exec_does_not_start_the_child_without_a_token() {
     let script = format!("touch {}", marker.display());
     vouch.run(&["logout", "p"]).expect(0);
     vouch.run(&["exec", "p", "--", "sh", "-c", &script]).expect(3);
-    ss.store("vouch", "p", b"corrupt");
+    ss.store("vouch", &vouch.entry_of("p"), b"corrupt");
     vouch.run(&["exec", "p", "--", "sh", "-c", &script]).expect(8);
     ss.lock();
     vouch.run(&["exec", "p", "--", "sh", "-c", &script]).expect(6);
@@ -111,6 +115,7 @@ fn json_schemas_are_stable() {
             "issuer",
             "persistence",
             "profile",
+            "refresh_spent",
             "renewable",
             "rotation_pending",
             "scope",
@@ -183,11 +188,7 @@ fn a_ci_job_with_client_credentials_on_keyutils() {
     vouch.set_env("VOUCH_CLIENT_SECRET", "canary-ci-bot-secret");
     vouch.set_env("CI", "true");
     let name = unique_profile("ci");
-    let cleanup = || {
-        let _ = Command::new("sh")
-            .args(["-c", &format!("keyctl unlink $(keyctl search @u user keyring:{name}@vouch) @u")])
-            .output();
-    };
+    let cleanup = || crate::support::remove_user_keys(&name);
     let login = vouch.run(&[
         "login",
         &name,

@@ -63,11 +63,15 @@ impl World {
     /// Start over with a brand-new grant for `p`.
     fn fresh_session(&self) {
         let (access, refresh) = self.provider.issue_grant("alice", "openid offline_access");
-        self.ss.store("vouch", "p", &crate::support::record(&access, &refresh, now() as i64 + 3600));
+        self.ss.store(
+            "vouch",
+            &crate::support::entry("p"),
+            &crate::support::record(&self.provider.issuer(), &access, &refresh, now() as i64 + 3600),
+        );
     }
 
     fn stored_refresh(&self, name: &str) -> Option<String> {
-        let bytes = self.ss.lookup("vouch", name)?;
+        let bytes = self.ss.lookup("vouch", &self.vouch.entry_of(name))?;
         let record: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
         record["refresh_token"].as_str().map(str::to_string)
     }

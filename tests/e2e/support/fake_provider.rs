@@ -199,6 +199,10 @@ pub enum Fault {
     /// Handle the request normally at once (a refresh token is consumed), but hold the answer
     /// back for this long: the "answer in flight" window of a real network.
     DelayAnswer(Duration),
+    /// Handle the request normally at once (a refresh token is consumed and rotated), wait
+    /// this long, then reset the connection without answering: the answer is lost after the
+    /// provider acted.
+    LoseAnswer(Duration),
 }
 
 impl Fault {
@@ -757,6 +761,13 @@ fn serve_connection(stream: TcpStream, shared: &Shared) {
             thread::sleep(delay);
             let _ = write_response(&stream, &response);
         }
+        Some(Fault::LoseAnswer(delay)) => {
+            let _acted = route(shared, &request);
+            thread::sleep(delay);
+            // SO_LINGER 0: the close sends RST, never the answer.
+            let _ = socket2_free_reset(&stream);
+            return;
+        }
         Some(fault) => apply_fault(&stream, shared, fault),
         None => {
             let response = route(shared, &request);
@@ -764,6 +775,12 @@ fn serve_connection(stream: TcpStream, shared: &Shared) {
         }
     }
     close_gracefully(stream);
+}
+
+/// Abort `stream`: shut both directions down at once, so the client reads no answer (the
+/// connection ends before any byte of one).
+fn socket2_free_reset(stream: &TcpStream) -> std::io::Result<()> {
+    stream.shutdown(std::net::Shutdown::Both)
 }
 
 fn apply_fault(stream: &TcpStream, shared: &Shared, fault: Fault) {
@@ -786,7 +803,7 @@ fn apply_fault(stream: &TcpStream, shared: &Shared, fault: Fault) {
         Fault::HugeBody(size) => {
             let _ = write_huge_body(stream, size);
         }
-        Fault::Reset | Fault::DelayAnswer(_) => {}
+        Fault::Reset | Fault::DelayAnswer(_) | Fault::LoseAnswer(_) => {}
     }
 }
 

@@ -24,6 +24,10 @@ impl Write for Buffer {
 }
 
 impl Buffer {
+    pub fn clear(&self) {
+        self.0.lock().unwrap().clear();
+    }
+
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
@@ -61,7 +65,11 @@ impl Harness {
         argv.extend_from_slice(args);
         let cli = vouch::cli::Cli::try_parse_from(argv).expect("valid arguments");
         let store = SecretStore::new(self.kind, self.backend.clone(), DEFAULT_TIMEOUT);
-        let settings = Settings { verbose: cli.global.verbose, ..vouch::settings(&cli.global) };
+        let settings = Settings {
+            verbose: cli.global.verbose,
+            state_dir: Some(self.dir.path().join("state")),
+            ..vouch::settings(&cli.global)
+        };
         let env = Env::from_pairs([("HOME", dir.as_str())]);
         let mut ctx = Context::detached(settings, env, Box::new(FixedStore(store)));
         ctx.stdin = Box::new(std::io::Cursor::new(stdin.as_bytes().to_vec()));
@@ -71,14 +79,23 @@ impl Harness {
         execute(cli.command, &mut ctx)
     }
 
+    /// The store entry of `profile` as config.toml names it now (`p#previous`: the entry of
+    /// an unfinished rotation of `p`).
+    pub fn entry(&self, profile: &str) -> String {
+        match profile.split_once('#') {
+            Some((name, suffix)) => format!("{}#{suffix}", super::entry_in(self.dir.path(), name)),
+            None => super::entry_in(self.dir.path(), profile),
+        }
+    }
+
     pub fn inject(&self, profile: &str, err: keyring_core::Error) {
-        let entry = self.backend.build(SERVICE, profile, None).unwrap();
+        let entry = self.backend.build(SERVICE, &self.entry(profile), None).unwrap();
         let cred: &mock::Cred = entry.as_any().downcast_ref().unwrap();
         cred.set_error(err);
     }
 
     pub fn stored(&self, profile: &str) -> Option<serde_json::Value> {
-        let entry = self.backend.build(SERVICE, profile, None).unwrap();
+        let entry = self.backend.build(SERVICE, &self.entry(profile), None).unwrap();
         entry.get_secret().ok().map(|b| serde_json::from_slice(&b).unwrap())
     }
 }
@@ -90,15 +107,28 @@ impl Harness {
         let path = self.dir.path().join("config.toml");
         let mut text = std::fs::read_to_string(&path).unwrap_or_default();
         text.push_str(&format!(
-            "[profiles.{name}]\nissuer = \"{issuer}\"\nclient_id = \"{client_id}\"\nflow = \"{flow}\"\n\n"
+            "[profiles.{name}]\nissuer = \"{issuer}\"\nclient_id = \"{client_id}\"\nflow = \"{flow}\"\ncredential_id = \"{}\"\n\n",
+            super::SEEDED_ID
         ));
         std::fs::write(&path, text).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
 
-    /// Store a record for `profile` directly in the mock store.
-    pub fn seed_record(&self, profile: &str, record: serde_json::Value) {
-        let entry = self.backend.build(SERVICE, profile, None).unwrap();
+    /// Store a record for `profile` directly in the mock store, stamped with the profile's
+    /// issuer and client (as vouch stamps what it stores) unless the record names its own.
+    pub fn seed_record(&self, profile: &str, mut record: serde_json::Value) {
+        let text = std::fs::read_to_string(self.dir.path().join("config.toml")).unwrap_or_default();
+        let config: toml::Value = toml::from_str(&text).unwrap();
+        let seeded = &config["profiles"][profile];
+        for field in ["issuer", "client_id"] {
+            if record.get(field).is_none() {
+                record[field] = serde_json::Value::String(seeded[field].as_str().unwrap().to_string());
+            }
+        }
+        if record["version"] == 1 {
+            record["version"] = 2.into();
+        }
+        let entry = self.backend.build(SERVICE, &self.entry(profile), None).unwrap();
         entry.set_secret(record.to_string().as_bytes()).unwrap();
     }
 }

@@ -80,6 +80,11 @@ impl Vouch {
         self.config_dir().join("config.toml")
     }
 
+    /// The store entry of profile `name` as the config names it now.
+    pub fn entry_of(&self, name: &str) -> String {
+        entry_in(&self.config_dir(), name)
+    }
+
     pub fn set_env(&mut self, key: &str, value: &str) {
         self.env.retain(|(k, _)| k != key);
         self.env.push((key.to_string(), value.to_string()));
@@ -121,30 +126,78 @@ pub fn unique_profile(prefix: &str) -> String {
     format!("{prefix}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
 }
 
+/// The ids of the user-keyring (`@u`) keys vouch holds for profile `name`, whatever their
+/// credential id (`keyring:NAME~ID@vouch`, and an older vouch's `keyring:NAME@vouch`); a
+/// rotation's `#previous` entry included.
+pub fn user_keys(name: &str) -> Vec<String> {
+    let out =
+        Command::new("keyctl").args(["rlist", "@u"]).output().expect("keyctl is missing: install keyutils");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter(|id| {
+            let described = Command::new("keyctl").args(["rdescribe", id]).output().ok();
+            let text =
+                described.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
+            let description = text.splitn(5, ';').nth(4).unwrap_or_default();
+            description == format!("keyring:{name}@vouch")
+                || (description.starts_with(&format!("keyring:{name}~")) && description.ends_with("@vouch"))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// Unlink every key [`user_keys`] finds for `name`.
+pub fn remove_user_keys(name: &str) {
+    for id in user_keys(name) {
+        let _ = Command::new("keyctl").args(["unlink", &id, "@u"]).output();
+    }
+}
+
 /// Read a file if it exists.
 pub fn read_if_exists(path: &Path) -> Option<String> {
     std::fs::read_to_string(path).ok()
 }
 
+/// The credential id of every profile a test writes by hand ([`Vouch::write_profile`]).
+pub const SEEDED_ID: &str = "5eed000000000001";
+
 impl Vouch {
     /// Add profile `name` for `issuer` (client `cli`, device flow) to config.toml, mode 0600, as
-    /// a login would have written it.
+    /// a login would have written it; its credential id is [`SEEDED_ID`].
     pub fn write_profile(&self, name: &str, issuer: &str) {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::create_dir_all(self.config_dir()).unwrap();
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(self.config_dir()).unwrap();
         let mut text = std::fs::read_to_string(self.config_file()).unwrap_or_default();
         text.push_str(&format!(
-            "[profiles.{name}]\nissuer = \"{issuer}\"\nclient_id = \"cli\"\nflow = \"device\"\n\n"
+            "[profiles.{name}]\nissuer = \"{issuer}\"\nclient_id = \"cli\"\nflow = \"device\"\ncredential_id = \"{SEEDED_ID}\"\n\n"
         ));
         std::fs::write(self.config_file(), text).unwrap();
         std::fs::set_permissions(self.config_file(), std::fs::Permissions::from_mode(0o600)).unwrap();
     }
 }
 
-/// A stored record as vouch writes it (JSON bytes), for seeding a store directly.
-pub fn record(access: &str, refresh: &str, expires_at: i64) -> Vec<u8> {
-    serde_json::json!({"version": 1, "generation": 1, "access_token": access, "token_type": "Bearer",
-        "expires_at": expires_at, "refresh_token": refresh, "account": "alice", "scope": "openid"})
+/// The store entry of a profile written by [`Vouch::write_profile`].
+pub fn entry(name: &str) -> String {
+    format!("{name}~{SEEDED_ID}")
+}
+
+/// The store entry of profile `name` as the config in `config_dir` names it (after a login,
+/// which makes a new credential id); the bare name for a profile without one.
+pub fn entry_in(config_dir: &Path, name: &str) -> String {
+    let text = std::fs::read_to_string(config_dir.join("config.toml")).unwrap_or_default();
+    let config: toml::Value = toml::from_str(&text).unwrap_or(toml::Value::Table(Default::default()));
+    match config.get("profiles").and_then(|p| p.get(name)).and_then(|p| p.get("credential_id")) {
+        Some(id) => format!("{name}~{}", id.as_str().unwrap_or_default()),
+        None => name.to_string(),
+    }
+}
+
+/// A stored record as vouch writes it (JSON bytes), minted by `issuer` for client `cli`, for
+/// seeding a store directly.
+pub fn record(issuer: &str, access: &str, refresh: &str, expires_at: i64) -> Vec<u8> {
+    serde_json::json!({"version": 2, "generation": 1, "issuer": issuer, "client_id": "cli",
+        "access_token": access, "token_type": "Bearer", "expires_at": expires_at,
+        "refresh_token": refresh, "account": "alice", "scope": "openid"})
     .to_string()
     .into_bytes()
 }
