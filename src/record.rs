@@ -66,7 +66,8 @@ impl Spent {
                  keep it, and the previous refresh token was consumed"
             }
             Spent::Interrupted => {
-                "an earlier refresh was killed after its request was sent, so the provider may already have \
+                "an earlier refresh did not finish after its request was sent (the process was killed, or the store \
+                 refused to record its answer), so the provider may already have \
                  replaced the refresh token; vouch never resends one that may be consumed"
             }
         }

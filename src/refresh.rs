@@ -43,7 +43,7 @@ use crate::lock::{InFlight, ProfileLock};
 use crate::oauth::{self, Client, GrantError, Tokens};
 use crate::provider;
 use crate::record::{Record, Rotation, Spent};
-use crate::secret::RefreshToken;
+use crate::secret::{AccessToken, RefreshToken};
 use crate::store::EntryKey;
 use std::path::Path;
 
@@ -236,23 +236,20 @@ fn with_refresh_token(
             interrupts.check()?;
             return Ok(renewed);
         }
-        Err(refused) => {
-            // Keep what fits: the new refresh token alone.
-            let slim = Record {
-                access_token: crate::secret::AccessToken::new(""),
-                expires_at: None,
-                ..renewed.clone()
-            };
+        Err(too_large @ Error::RecordTooLarge { .. }) => {
+            // Keep what fits: the new refresh token alone (the access token is the large part).
+            let slim = Record { access_token: AccessToken::new(""), expires_at: None, ..renewed.clone() };
             if store.save(key, &slim).is_err() {
-                return spend(ctx, sending, Spent::Unstorable, Some((in_flight, refused)));
+                return spend(ctx, sending, Spent::Unstorable, Some((in_flight, too_large)));
             }
             ctx.note(format_args!(
-                "warning: the new access token of '{}' is too large for the {} ({refused}); only its refresh \
-                 token was stored, so every command refreshes",
+                "warning: the new access token of '{}' is too large for the {}; only its refresh token was \
+                 stored, so every command refreshes",
                 key.profile,
                 store.kind().description()
             ));
         }
+        Err(refused) => return spend(ctx, sending, Spent::Unstorable, Some((in_flight, refused))),
     }
     // Stored: the marker goes (with `in_flight`), then deferred signals may end the command.
     drop(in_flight);

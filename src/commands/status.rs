@@ -61,9 +61,15 @@ pub fn run(args: StatusArgs, ctx: &mut Context) -> Result<Outcome, Error> {
         None => config.names(),
     };
     if names.is_empty() {
+        if let Ok(store) = ctx.store() {
+            mention_orphans(ctx, &store, &config);
+        }
         return Err(Error::NoProfiles);
     }
     let store = ctx.store()?;
+    if args.name.is_none() {
+        mention_orphans(ctx, &store, &config);
+    }
     let mut statuses = Vec::new();
     for name in &names {
         let profile = &config.profiles[name];
@@ -74,8 +80,14 @@ pub fn run(args: StatusArgs, ctx: &mut Context) -> Result<Outcome, Error> {
         }
         statuses.push(status);
     }
-    let config = Config::load(&dir)?;
-    match identity::orphans(&store, &config) {
+    print(ctx, &statuses, args.json && args.name.is_some(), args.json)?;
+    let all_usable = statuses.iter().all(|s| s.usable() && s.verified != Some(false));
+    Ok(if all_usable { Outcome::Done } else { Outcome::SignedOut })
+}
+
+/// A note on stderr about credentials in the store that no profile of `config` owns.
+fn mention_orphans(ctx: &mut Context, store: &SecretStore, config: &Config) {
+    match identity::orphans(store, config) {
         Ok(orphans) if !orphans.is_empty() => ctx.note(format_args!(
             "note: the {} holds {} vouch credential(s) that no profile of this configuration owns ({}); \
              `vouch logout --orphans` revokes and deletes them",
@@ -86,9 +98,6 @@ pub fn run(args: StatusArgs, ctx: &mut Context) -> Result<Outcome, Error> {
         Ok(_) => {}
         Err(err) => ctx.log(format_args!("status: cannot list the store's entries ({})", err.class())),
     }
-    print(ctx, &statuses, args.json && args.name.is_some(), args.json)?;
-    let all_usable = statuses.iter().all(|s| s.usable() && s.verified != Some(false));
-    Ok(if all_usable { Outcome::Done } else { Outcome::SignedOut })
 }
 
 fn describe(

@@ -90,6 +90,9 @@ pub struct Config {
     /// Merged into id_token claims; a `null` value removes that claim.
     pub id_token_overrides: Map<String, Value>,
     pub token_prefix: String,
+    /// Characters appended to every access token minted from now on (a provider whose access
+    /// tokens are large JWTs).
+    pub access_token_padding: usize,
     pub omit_access_token: bool,
     pub userinfo_enabled: bool,
     pub revocation_enabled: bool,
@@ -118,6 +121,7 @@ impl Default for Config {
             issue_id_token: true,
             id_token_overrides: Map::new(),
             token_prefix: "fake".to_string(),
+            access_token_padding: 0,
             omit_access_token: false,
             userinfo_enabled: true,
             revocation_enabled: true,
@@ -583,7 +587,7 @@ impl State {
     }
 
     fn mint_access(&mut self, family: u64, owner: &Owner, scope: &str) -> String {
-        let token = self.secret("at");
+        let token = format!("{}{}", self.secret("at"), "x".repeat(self.config.access_token_padding));
         let ttl_ms = self.config.access_token_ttl.saturating_mul(1000);
         let entry = AccessToken {
             subject: owner.subject.clone(),

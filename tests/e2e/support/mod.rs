@@ -303,3 +303,99 @@ impl Running {
         (status.code().unwrap_or(-1), stdout, self.seen.join("\n"))
     }
 }
+
+/// A second local account, for tests of what another user can do to vouch's files and of
+/// what a non-root user's keyring allows. Created with `useradd` when missing; a test that
+/// needs one and cannot have it fails and says why (it never skips silently).
+pub struct LocalUser {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub home: PathBuf,
+}
+
+impl LocalUser {
+    pub fn get(name: &str) -> LocalUser {
+        let exists =
+            |name: &str| Command::new("id").arg(name).output().map(|o| o.status.success()).unwrap_or(false);
+        if !exists(name) {
+            let me = Command::new("id").arg("-u").output().expect("id");
+            assert_eq!(
+                String::from_utf8_lossy(&me.stdout).trim(),
+                "0",
+                "this test needs a second local user and only root can create one: run the suite as root (CI does)"
+            );
+            let made = Command::new("useradd").args(["-m", "-s", "/bin/sh", name]).output().expect("useradd");
+            assert!(
+                made.status.success() || exists(name),
+                "useradd {name} failed: {}",
+                String::from_utf8_lossy(&made.stderr)
+            );
+        }
+        let field = |flag: &str| -> u32 {
+            let out = Command::new("id").args([flag, name]).output().expect("id");
+            String::from_utf8_lossy(&out.stdout).trim().parse().expect("a numeric id")
+        };
+        let passwd = Command::new("getent").args(["passwd", name]).output().expect("getent");
+        let home = String::from_utf8_lossy(&passwd.stdout).split(':').nth(5).unwrap_or_default().to_string();
+        let user = LocalUser {
+            name: name.to_string(),
+            uid: field("-u"),
+            gid: field("-g"),
+            home: PathBuf::from(home),
+        };
+        std::fs::create_dir_all(&user.home).unwrap();
+        user.chown(&user.home);
+        user
+    }
+
+    /// `program ARGS` as this user (setpriv), with only `env` in its environment.
+    pub fn command(&self, program: &str, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut cmd = Command::new("setpriv");
+        cmd.args([
+            &format!("--reuid={}", self.uid),
+            &format!("--regid={}", self.gid),
+            "--clear-groups",
+            "--",
+            program,
+        ])
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", &self.home)
+        .current_dir(&self.home);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Give `path` to this user.
+    pub fn chown(&self, path: &Path) {
+        let ok = Command::new("chown")
+            .arg(format!("{}:{}", self.uid, self.gid))
+            .arg(path)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok, "chown {} failed", path.display());
+    }
+
+    /// Run `program ARGS` as this user with `stdin`; exit code, stdout, stderr.
+    pub fn run(
+        &self,
+        program: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        stdin: &str,
+    ) -> (i32, String, String) {
+        let mut cmd = assert_cmd::Command::from_std(self.command(program, args, env));
+        cmd.write_stdin(stdin.to_string()).timeout(Duration::from_secs(60));
+        let out = cmd.output().expect("run as another user");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
