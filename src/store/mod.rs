@@ -109,6 +109,26 @@ impl StoreKind {
         }
     }
 
+    /// What to do when this store cannot be used (printed with exit 7).
+    pub fn remedy(self) -> &'static str {
+        match self {
+            StoreKind::SecretService => {
+                "Start a Secret Service in a D-Bus session (install gnome-keyring or KeePassXC; \
+                 over ssh, run `dbus-run-session -- $SHELL` and unlock it with \
+                 `gnome-keyring-daemon --unlock`), or use the kernel keyring with --store keyutils"
+            }
+            StoreKind::Keyutils => {
+                "The kernel refused the user keyring. vouch needs the keyctl and add_key system calls and \
+                 this user's keyring (@u): in a container, allow both calls in its seccomp profile; in a \
+                 user namespace without its own keyring quota, run vouch outside it; or use a Secret Service \
+                 with --store secret-service"
+            }
+            StoreKind::Keychain => "Make sure the login keychain exists and can be unlocked",
+            StoreKind::Windows => "Make sure Windows Credential Manager is available for this user",
+            StoreKind::Mock => "This is a test store",
+        }
+    }
+
     /// The largest value the store accepts, where it has a documented limit.
     pub fn size_limit(self) -> Option<usize> {
         match self {
@@ -310,6 +330,28 @@ pub(crate) fn run_bounded<T: Send + 'static>(
     }
 }
 
+/// Whether a backend error says the store did not answer in time (a hung daemon), which is
+/// "locked or waiting" (exit 6), not "no store" (exit 7).
+#[cfg(target_os = "linux")]
+pub(crate) fn is_no_reply(err: &(dyn std::error::Error + 'static)) -> bool {
+    match err.downcast_ref::<dbus_secret_service::Error>() {
+        Some(dbus_secret_service::Error::Dbus(e)) => matches!(
+            e.name(),
+            Some(
+                "org.freedesktop.DBus.Error.NoReply"
+                    | "org.freedesktop.DBus.Error.Timeout"
+                    | "org.freedesktop.DBus.Error.TimedOut"
+            )
+        ),
+        _ => false,
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn is_no_reply(_: &(dyn std::error::Error + 'static)) -> bool {
+    false
+}
+
 /// The marker error for a call that ran out of time.
 #[derive(Debug)]
 struct TimedOut(Duration);
@@ -341,18 +383,17 @@ pub(crate) fn classify(kind: StoreKind, profile: &str, err: keyring_core::Error)
                 // locked store that the user can unlock, it is a store that cannot be used.
                 StoreKind::Keyutils => Error::NoSecureStore {
                     reason: format!("the {store} refused access (EACCES)"),
-                    remedy: platform::keyutils_remedy().to_string(),
+                    remedy: StoreKind::Keyutils.remedy().to_string(),
                 },
                 _ => Error::StoreLocked { store, reason: "access needs unlocking".to_string() },
             }
         }
-        K::PlatformFailure(source) if platform::is_no_reply(source.as_ref()) => {
+        K::PlatformFailure(source) if is_no_reply(source.as_ref()) => {
             Error::StoreLocked { store, reason: "it did not answer".to_string() }
         }
-        K::PlatformFailure(_) | K::NoDefaultStore => Error::NoSecureStore {
-            reason: format!("the {store} failed"),
-            remedy: platform::remedy(kind).to_string(),
-        },
+        K::PlatformFailure(_) | K::NoDefaultStore => {
+            Error::NoSecureStore { reason: format!("the {store} failed"), remedy: kind.remedy().to_string() }
+        }
         K::NoEntry => Error::SignedOut { profile: profile.to_string() },
         K::BadEncoding(_) => {
             Error::Unreadable { profile: profile.to_string(), reason: "it is not valid UTF-8".to_string() }

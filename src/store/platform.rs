@@ -15,7 +15,7 @@
 //! Opening a store is time-bounded like every other store call. Nothing here ever writes a
 //! secret anywhere but a secure store.
 
-use super::{SecretStore, StoreKind};
+use super::{SecretStore, StoreKind, is_no_reply};
 use crate::env::Env;
 use crate::error::Error;
 use std::time::Duration;
@@ -28,35 +28,6 @@ pub enum StoreChoice {
     Keyutils,
     Keychain,
     Windows,
-}
-
-/// The remedy printed with exit 7 when keyutils is refused.
-pub fn keyutils_remedy() -> &'static str {
-    "The kernel refused the user keyring. vouch needs the keyctl and add_key system calls and \
-     this user's keyring (@u): in a container, allow both calls in its seccomp profile; in a \
-     user namespace without its own keyring quota, run vouch outside it; or use a Secret Service \
-     with --store secret-service"
-}
-
-/// The remedy printed with exit 7 for a store of `kind`.
-pub fn remedy(kind: StoreKind) -> &'static str {
-    match kind {
-        StoreKind::SecretService => {
-            "Start a Secret Service in a D-Bus session (install gnome-keyring or KeePassXC; \
-             over ssh, run `dbus-run-session -- $SHELL` and unlock it with \
-             `gnome-keyring-daemon --unlock`), or use the kernel keyring with --store keyutils"
-        }
-        StoreKind::Keyutils => keyutils_remedy(),
-        StoreKind::Keychain => "Make sure the login keychain exists and can be unlocked",
-        StoreKind::Windows => "Make sure Windows Credential Manager is available for this user",
-        StoreKind::Mock => "This is a test store",
-    }
-}
-
-/// Whether a platform error says the store did not answer in time (a hung daemon), which is
-/// "locked or waiting" (exit 6), not "no store" (exit 7).
-pub fn is_no_reply(err: &(dyn std::error::Error + 'static)) -> bool {
-    imp::is_no_reply(err)
 }
 
 /// Open the store `choice` names, on this platform.
@@ -90,7 +61,7 @@ fn construct(
         }
         Some(Err(_)) => Err(Error::NoSecureStore {
             reason: format!("the {} is not available", kind.description()),
-            remedy: remedy(kind).to_string(),
+            remedy: kind.remedy().to_string(),
         }),
         None => Err(Error::StoreLocked {
             store: kind.description(),
@@ -111,7 +82,7 @@ mod imp {
                     return Err(Error::NoSecureStore {
                         reason: "there is no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is unset)"
                             .to_string(),
-                        remedy: remedy(StoreKind::SecretService).to_string(),
+                        remedy: StoreKind::SecretService.remedy().to_string(),
                     });
                 }
                 secret_service(timeout)
@@ -128,20 +99,6 @@ mod imp {
             }
             StoreChoice::Keychain => Err(unsupported(StoreKind::Keychain)),
             StoreChoice::Windows => Err(unsupported(StoreKind::Windows)),
-        }
-    }
-
-    pub fn is_no_reply(err: &(dyn std::error::Error + 'static)) -> bool {
-        match err.downcast_ref::<dbus_secret_service::Error>() {
-            Some(dbus_secret_service::Error::Dbus(e)) => matches!(
-                e.name(),
-                Some(
-                    "org.freedesktop.DBus.Error.NoReply"
-                        | "org.freedesktop.DBus.Error.Timeout"
-                        | "org.freedesktop.DBus.Error.TimedOut"
-                )
-            ),
-            _ => false,
         }
     }
 
@@ -175,10 +132,6 @@ mod imp {
     use super::*;
     use std::sync::Arc;
 
-    pub fn is_no_reply(_: &(dyn std::error::Error + 'static)) -> bool {
-        false
-    }
-
     pub fn open(choice: StoreChoice, _env: &Env, timeout: Duration) -> Result<SecretStore, Error> {
         match choice {
             StoreChoice::Auto | StoreChoice::Keychain => construct(StoreKind::Keychain, timeout, || {
@@ -197,10 +150,6 @@ mod imp {
     use super::*;
     use std::sync::Arc;
 
-    pub fn is_no_reply(_: &(dyn std::error::Error + 'static)) -> bool {
-        false
-    }
-
     pub fn open(choice: StoreChoice, _env: &Env, timeout: Duration) -> Result<SecretStore, Error> {
         match choice {
             StoreChoice::Auto | StoreChoice::Windows => construct(StoreKind::Windows, timeout, || {
@@ -217,10 +166,6 @@ mod imp {
 #[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
 mod imp {
     use super::*;
-
-    pub fn is_no_reply(_: &(dyn std::error::Error + 'static)) -> bool {
-        false
-    }
 
     pub fn open(_: StoreChoice, _: &Env, _: Duration) -> Result<SecretStore, Error> {
         Err(Error::NoSecureStore {
