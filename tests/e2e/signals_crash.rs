@@ -11,7 +11,7 @@
 //! replayed with `VOUCH_CRASH_SEED`.
 
 use crate::support::Vouch;
-use crate::support::fake_provider::{FakeProvider, Fault};
+use crate::support::fake_provider::{self, FakeProvider, Fault};
 use crate::support::in_process::now;
 use crate::support::secret_service::SecretService;
 use std::process::{Command, Stdio};
@@ -47,15 +47,25 @@ struct World {
     ss: SecretService,
     provider: Arc<FakeProvider>,
     vouch: Vouch,
+    /// The provider rotates refresh tokens (else it keeps them, and the stored record already
+    /// knows that from an earlier refresh).
+    rotating: bool,
 }
 
 impl World {
     fn new() -> World {
+        World::with_rotation(true)
+    }
+
+    fn with_rotation(rotating: bool) -> World {
         let ss = SecretService::start();
-        let provider = Arc::new(FakeProvider::start());
+        let provider = Arc::new(FakeProvider::start_with(fake_provider::Config {
+            rotate_refresh_tokens: rotating,
+            ..Default::default()
+        }));
         let vouch = Vouch::new("secret-service", ss.env());
         vouch.write_profile("p", &provider.issuer());
-        let world = World { ss, provider, vouch };
+        let world = World { ss, provider, vouch, rotating };
         world.fresh_session();
         world
     }
@@ -63,11 +73,17 @@ impl World {
     /// Start over with a brand-new grant for `p`.
     fn fresh_session(&self) {
         let (access, refresh) = self.provider.issue_grant("alice", "openid offline_access");
-        self.ss.store(
-            "vouch",
-            &crate::support::entry("p"),
-            &crate::support::record(&self.provider.issuer(), &access, &refresh, now() as i64 + 3600),
-        );
+        let mut record: serde_json::Value = serde_json::from_slice(&crate::support::record(
+            &self.provider.issuer(),
+            &access,
+            &refresh,
+            now() as i64 + 3600,
+        ))
+        .unwrap();
+        if !self.rotating {
+            record["rotation"] = "keeps".into();
+        }
+        self.ss.store("vouch", &crate::support::entry("p"), record.to_string().as_bytes());
     }
 
     fn stored_refresh(&self, name: &str) -> Option<String> {
@@ -208,9 +224,19 @@ fn sigint_during_device_login_leaves_a_session_or_a_clean_signed_out_state() {
 
 #[test]
 fn sigkill_window_is_measured_and_never_causes_a_replay() {
-    let runs: usize = std::env::var("VOUCH_KILL_RUNS").ok().and_then(|n| n.parse().ok()).unwrap_or(100);
+    let runs: usize = std::env::var("VOUCH_KILL_RUNS").ok().and_then(|n| n.parse().ok()).unwrap_or(60);
+    for rotating in [true, false] {
+        let lost = measure_sigkill(runs, rotating);
+        if !rotating {
+            assert_eq!(lost, 0, "a provider that keeps refresh tokens must never cost a session");
+        }
+    }
+}
+
+/// Kill `vouch refresh` at random moments; returns how many sessions were lost.
+fn measure_sigkill(runs: usize, rotating: bool) -> usize {
     let mut rng = Rng::seeded();
-    let world = World::new();
+    let world = World::with_rotation(rotating);
     let span = refresh_duration(&world) * 3 / 2;
     let (mut in_flight, mut lost, mut lost_but_alive) = (0usize, 0usize, 0usize);
     for run in 0..runs {
@@ -222,10 +248,10 @@ fn sigkill_window_is_measured_and_never_causes_a_replay() {
             in_flight += 1;
         }
         world.provider.clear_faults();
-        // vouch's own view: can it still hand out a fresh token?
-        let usable = world.vouch.run(&["token", "p", "--min-ttl", "7200"]);
-        if usable.code != 0 {
-            usable.expect(4);
+        // vouch's own view: can it still renew the session?
+        let renewed = world.vouch.run(&["refresh", "p"]);
+        if renewed.code != 0 {
+            renewed.expect(4);
             lost += 1;
             if world.stored_refresh("p").is_some_and(|rt| world.provider.is_refresh_token_active(&rt)) {
                 lost_but_alive += 1; // killed after marking, before sending: vouch erred on the safe side
@@ -238,8 +264,10 @@ fn sigkill_window_is_measured_and_never_causes_a_replay() {
         );
     }
     eprintln!(
-        "sigkill: {runs} runs; {in_flight} killed after the refresh request was sent; {lost} sessions lost ({:.1}%), \
-         of which {lost_but_alive} were killed before the request left",
+        "sigkill ({} provider): {runs} runs; {in_flight} killed after the refresh request was sent; {lost} \
+         sessions lost ({:.1}%), of which {lost_but_alive} were killed before the request left",
+        if rotating { "rotating" } else { "non-rotating" },
         100.0 * lost as f64 / runs as f64
     );
+    lost
 }
