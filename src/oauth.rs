@@ -348,20 +348,76 @@ pub struct IdClaims {
     pub session: Option<String>,
 }
 
-/// Revoke a token (RFC 7009). Best effort is the caller's decision; this reports failures.
-pub fn revoke(ctx: &mut Context, url: &Url, client: &Client, token: &str, hint: &str) -> Result<(), Error> {
-    let response = client.post(ctx, url, &[("token", token), ("token_type_hint", hint)])?;
-    if response.is_success() {
-        return Ok(());
+/// What came of a revocation the provider answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revoked {
+    /// The token is revoked (or was unknown, RFC 7009 §2.2).
+    Yes,
+    /// The provider refused for good: asking again gets the same answer (see
+    /// [`refused_for_good`]). The token stays valid at the provider until it expires.
+    Refused { reason: String },
+}
+
+/// The warning for a revocation refused for good, worded the same by every command.
+/// `what` names the credential ("the credential of 'work'").
+pub fn refused_warning(what: &str, reason: &str) -> String {
+    format!(
+        "warning: the provider refused to revoke {what} ({reason}); it stays valid at the provider until it expires"
+    )
+}
+
+/// Whether a failed revocation is final: the one place that decides between "give up and
+/// say so" and "keep what is needed to try again later".
+///
+/// Transient (false): 429, 5xx, `server_error`, `temporarily_unavailable`; transport failures
+/// never reach here. Also false: `invalid_client` (or a bare 401) for a confidential client,
+/// because its stored secret is wrong, which the person can fix. Every other 4xx is final:
+/// 401/403 for a public client on a provider that wants client authentication at `/revoke`,
+/// `unauthorized_client`, `unsupported_token_type` (RFC 7009 §2.2.1), `invalid_request`.
+pub fn refused_for_good(status: u16, code: Option<&str>, client: &Client) -> bool {
+    let confidential = client.secret.is_some();
+    match (status, code) {
+        (429 | 500..=599, _) => false,
+        (_, Some("server_error" | "temporarily_unavailable")) => false,
+        (_, Some("invalid_client")) | (401, None) if confidential => false,
+        (400..=499, _) => true,
+        _ => false,
     }
-    match oauth_error(&response) {
-        // RFC 7009 §2.2.1: the server does not revoke this type of token; it stays valid.
-        Some(GrantError::OAuth { code, .. }) if code == "unsupported_token_type" => Err(Error::Protocol {
-            endpoint: http::redact(url),
-            reason: format!("it does not revoke {hint}s (unsupported_token_type)"),
-        }),
-        Some(err) => Err(err.into_error("", url, client)),
-        None => Err(unexpected_status(&response, url)),
+}
+
+/// Revoke a token (RFC 7009). `Ok(Refused)` when the provider refused for good; `Err` when
+/// the revocation could not be done now (or the client's own secret is wrong).
+pub fn revoke(
+    ctx: &mut Context,
+    url: &Url,
+    client: &Client,
+    token: &str,
+    hint: &str,
+) -> Result<Revoked, Error> {
+    let params = [("token", token), ("token_type_hint", hint)];
+    let response = client.post(ctx, url, &params)?;
+    if response.is_success() {
+        return Ok(Revoked::Yes);
+    }
+    let error = oauth_error(&response);
+    let code = match &error {
+        Some(GrantError::OAuth { code, .. }) => Some(code.as_str()),
+        _ => None,
+    };
+    if refused_for_good(response.status, code, client) {
+        let reason = match &error {
+            Some(GrantError::OAuth { code, description: Some(d) }) => {
+                format!("HTTP {}, {code}: {}", response.status, sanitize(d))
+            }
+            Some(GrantError::OAuth { code, .. }) => format!("HTTP {}, {code}", response.status),
+            _ => format!("HTTP {}", response.status),
+        };
+        ctx.log(format_args!("revoke {hint}: refused for good ({})", response.status));
+        return Ok(Revoked::Refused { reason });
+    }
+    match error {
+        Some(err) if response.status < 500 && response.status != 429 => Err(err.into_error("", url, client)),
+        _ => Err(unexpected_status(&response, url)),
     }
 }
 
@@ -472,5 +528,31 @@ mod tests {
             choose_auth_method(&["client_secret_post".into(), "client_secret_basic".into()]),
             AuthMethod::ClientSecretBasic
         );
+    }
+
+    #[test]
+    fn the_permanent_or_transient_decision_is_a_table() {
+        let public = Client::public("cli");
+        let confidential = Client { secret: Some(ClientSecret::new("s")), ..Client::public("svc") };
+        let cases: &[(u16, Option<&str>, &Client, bool)] = &[
+            (401, None, &public, true),
+            (401, Some("invalid_client"), &public, true),
+            (403, None, &public, true),
+            (400, Some("unauthorized_client"), &public, true),
+            (400, Some("unsupported_token_type"), &confidential, true),
+            (403, None, &confidential, true),
+            // A confidential client's own secret is wrong: fixable, so not final.
+            (401, Some("invalid_client"), &confidential, false),
+            (401, None, &confidential, false),
+            // Transient.
+            (429, None, &public, false),
+            (500, None, &public, false),
+            (503, Some("invalid_client"), &public, false),
+            (400, Some("temporarily_unavailable"), &public, false),
+            (400, Some("server_error"), &public, false),
+        ];
+        for (status, code, client, permanent) in cases {
+            assert_eq!(refused_for_good(*status, *code, client), *permanent, "{status} {code:?}");
+        }
     }
 }

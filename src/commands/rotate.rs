@@ -12,6 +12,11 @@
 //! 4. the old grant's refresh token is revoked;
 //! 5. the fallback is deleted.
 //!
+//! A revocation the provider refuses for good ([`oauth::refused_for_good`]: a public client on
+//! a provider that wants client authentication at `/revoke`, say) finishes the rotation with a
+//! warning that the old grant stays valid at the provider until it expires. Only a transient
+//! failure (network, 5xx, 429) keeps the fallback for a later run.
+//!
 //! Interrupted anywhere, the current entry holds the old or the new credential, both usable.
 //! `status` shows an unfinished rotation (a fallback exists) and `rotate` again finishes it:
 //! if the fallback's refresh token differs from the current one it is revoked, then the
@@ -27,7 +32,7 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::flows::client_credentials;
 use crate::lock::ProfileLock;
-use crate::oauth::{self, Client};
+use crate::oauth::{self, Client, Revoked};
 use crate::provider;
 use crate::record::Record;
 use crate::refresh;
@@ -93,8 +98,11 @@ pub fn run(args: RotateArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     Config::update(&dir, |config| {
         config.profiles.insert(name.clone(), profile);
     })?;
-    retire_fallback(ctx, &store, &name, &provider, &client, &current, &record)?;
-    ctx.note(format_args!("Rotated '{name}': a new grant is stored and the old one was revoked."));
+    if retire_fallback(ctx, &store, &name, &provider, &client, &current, &record)? {
+        ctx.note(format_args!("Rotated '{name}': a new grant is stored and the old one was revoked."));
+    } else {
+        ctx.note(format_args!("Rotated '{name}': a new grant is stored."));
+    }
     interrupts.check()?;
     Ok(Outcome::Done)
 }
@@ -139,13 +147,20 @@ fn finish_pending(
         secret: current.client_secret.clone(),
         method: profile.auth_method.unwrap_or_else(|| oauth::choose_auth_method(&provider.auth_methods)),
     };
-    retire_fallback(ctx, store, name, &provider, &client, &fallback, &current)?;
-    ctx.note(format_args!("Finished the interrupted rotation of '{name}'."));
+    if retire_fallback(ctx, store, name, &provider, &client, &fallback, &current)? {
+        ctx.note(format_args!("Finished the interrupted rotation of '{name}'."));
+    } else {
+        ctx.note(format_args!(
+            "Finished the interrupted rotation of '{name}' without revoking the old grant."
+        ));
+    }
     Ok(true)
 }
 
 /// Steps 4 and 5: revoke the old grant's refresh token, then delete the fallback. If the
-/// revocation cannot be done now, the fallback stays so that `rotate` can finish later.
+/// revocation cannot be done now, the fallback stays so that `rotate` can finish later; if the
+/// provider refuses it for good, a warning says so and the fallback goes all the same.
+/// Returns whether the old grant was revoked (or needed no revocation).
 fn retire_fallback(
     ctx: &mut Context,
     store: &SecretStore,
@@ -154,17 +169,24 @@ fn retire_fallback(
     client: &Client,
     old: &Record,
     new: &Record,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
+    let mut revoked = true;
     if let (Some(url), Some(token)) = (&provider.revoke, &old.refresh_token)
         && !new.refresh_token.as_ref().is_some_and(|t| t.same_as(token))
         && !sign_in::may_share_grant(old, new)
     {
         let url = url.clone();
-        oauth::revoke(ctx, &url, client, token.expose_secret(), "refresh_token")?;
+        if let Revoked::Refused { reason } =
+            oauth::revoke(ctx, &url, client, token.expose_secret(), "refresh_token")?
+        {
+            let what = format!("the previous credential of '{name}'");
+            ctx.note(format_args!("{}", oauth::refused_warning(&what, &reason)));
+            revoked = false;
+        }
     }
     (ctx.checkpoint)("rotate:old-revoked")?;
     store.delete(&fallback_entry(name))?;
-    Ok(())
+    Ok(revoked)
 }
 
 /// Client-credentials rotation: prove the new secret, then replace the stored one.
