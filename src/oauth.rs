@@ -23,7 +23,7 @@ use crate::http::{self, Auth, Body, Response};
 use crate::secret::{AccessToken, ClientSecret, IdToken, RefreshToken};
 use serde::Deserialize;
 use url::Url;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 /// The longest `expires_in` vouch believes: ten years.
 const MAX_EXPIRES_IN: u64 = 10 * 365 * 24 * 3600;
@@ -142,9 +142,129 @@ pub fn classify_oauth_error(
     }
 }
 
-/// Provider text shown to the user: printable, bounded.
+/// The longest piece of provider text vouch shows, in characters (an ellipsis included).
+pub const MAX_SHOWN: usize = 200;
+
+/// Form parameters whose values are secrets (RFC 6749, 7009, 7636, 8628, 7523, 8693).
+const SECRET_PARAMS: &[&str] = &[
+    "refresh_token",
+    "code",
+    "code_verifier",
+    "device_code",
+    "client_secret",
+    "token",
+    "password",
+    "assertion",
+    "client_assertion",
+    "subject_token",
+    "actor_token",
+];
+
+/// Makes provider text fit to show: the one way provider text reaches an [`Error`] or the
+/// terminal. It knows the secrets of the current operation (what the request sent: refresh
+/// token, client secret, authorization code, PKCE verifier, device code; what authenticated
+/// it: the access token) and replaces each with `[redacted]`, so a provider that echoes a
+/// request in its `error_description` does not get vouch to print a secret.
+///
+/// [`Redactor::clean`] drops control characters, Unicode format characters (bidirectional
+/// overrides and isolates, zero-width characters, the BOM: category Cf) and line/paragraph
+/// separators, then redacts, then bounds the text to [`MAX_SHOWN`] characters. Redaction runs
+/// after the stripping (a zero-width space inside an echoed token cannot hide it) and before
+/// the bound (a secret cut in half by the bound is still found).
+#[derive(Default)]
+pub struct Redactor {
+    secrets: Vec<Zeroizing<String>>,
+}
+
+impl Redactor {
+    /// The secrets a request to the provider carries: `params`' secret values and the
+    /// client's secret.
+    pub fn for_request(client: &Client, params: &[(&str, &str)]) -> Self {
+        let mut redactor = Redactor::default();
+        if let Some(secret) = &client.secret {
+            redactor = redactor.with(secret.expose_secret());
+        }
+        for (key, value) in params {
+            if SECRET_PARAMS.contains(key) {
+                redactor = redactor.with(value);
+            }
+        }
+        redactor
+    }
+
+    /// One more secret to hide: as given, printable-only, and form-urlencoded (the shapes a
+    /// provider may echo it in).
+    pub fn with(mut self, secret: &str) -> Self {
+        let printable: Zeroizing<String> = Zeroizing::new(secret.chars().filter(|c| is_shown(*c)).collect());
+        let encoded =
+            Zeroizing::new(url::form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>());
+        for form in [Zeroizing::new(secret.to_string()), printable, encoded] {
+            if !form.is_empty() && !self.secrets.contains(&form) {
+                self.secrets.push(form);
+            }
+        }
+        // Longest first, so that a secret containing another is replaced whole.
+        self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        self
+    }
+
+    /// `text` as vouch may show it: printable, without this operation's secrets, bounded.
+    pub fn clean(&self, text: &str) -> String {
+        let mut shown: String = text.chars().filter(|c| is_shown(*c)).collect();
+        for secret in &self.secrets {
+            if shown.contains(secret.as_str()) {
+                let replaced = shown.replace(secret.as_str(), "[redacted]");
+                shown.zeroize();
+                shown = replaced;
+            }
+        }
+        if shown.chars().count() > MAX_SHOWN {
+            let cut = shown.char_indices().nth(MAX_SHOWN - 1).map_or(shown.len(), |(i, _)| i);
+            shown.truncate(cut);
+            shown.push('…');
+        }
+        shown
+    }
+}
+
+/// Provider text shown to the user when no secret of the operation is at hand (discovery
+/// documents, ID token claims, the browser redirect): [`Redactor::clean`] without secrets.
 pub fn sanitize(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).take(200).collect()
+    Redactor::default().clean(text)
+}
+
+/// Whether a character of provider text may reach the terminal: not a control character,
+/// not a format character (Unicode category Cf), not a line or paragraph separator.
+pub fn is_shown(c: char) -> bool {
+    !c.is_control() && !is_format(c) && !matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// Unicode general category Cf (format characters), as of Unicode 15.1.
+fn is_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{061C}'
+            | '\u{06DD}'
+            | '\u{070F}'
+            | '\u{0890}'..='\u{0891}'
+            | '\u{08E2}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}'
+    )
 }
 
 #[derive(Deserialize)]
@@ -167,11 +287,14 @@ struct ErrorBody {
     error_description: Option<String>,
 }
 
-/// Read an OAuth error out of a response, if it carries one (whatever its status).
-pub fn oauth_error(response: &Response) -> Option<GrantError> {
+/// Read an OAuth error out of a response, if it carries one (whatever its status). The code
+/// and description are provider text: they leave here cleaned by `redactor`, which holds the
+/// secrets of the request that drew this answer.
+pub fn oauth_error(response: &Response, redactor: &Redactor) -> Option<GrantError> {
     let body: ErrorBody = serde_json::from_slice(&response.body).ok()?;
-    let code = body.error.filter(|c| !c.is_empty())?;
-    Some(GrantError::OAuth { code, description: body.error_description })
+    let code = body.error.map(|c| redactor.clean(&c)).filter(|c| !c.is_empty())?;
+    let description = body.error_description.map(|d| redactor.clean(&d)).filter(|d| !d.is_empty());
+    Some(GrantError::OAuth { code, description })
 }
 
 /// Classify a response that is not a success and carries no OAuth error.
@@ -198,12 +321,17 @@ pub fn token_request(
     params: &[(&str, &str)],
 ) -> Result<Tokens, GrantError> {
     let response = client.post(ctx, url, params)?;
-    parse_token_response(&response, url)
+    parse_token_response(&response, url, &Redactor::for_request(client, params))
 }
 
-/// Parse a token endpoint response (RFC 6749 §5.1 and §5.2).
-pub fn parse_token_response(response: &Response, url: &Url) -> Result<Tokens, GrantError> {
-    if let Some(err) = oauth_error(response) {
+/// Parse a token endpoint response (RFC 6749 §5.1 and §5.2). `redactor` holds the secrets
+/// of the request.
+pub fn parse_token_response(
+    response: &Response,
+    url: &Url,
+    redactor: &Redactor,
+) -> Result<Tokens, GrantError> {
+    if let Some(err) = oauth_error(response, redactor) {
         // An HTTP 5xx or 429 with an OAuth body is still the server being unwell or busy;
         // only `slow_down` has a meaning of its own there (RFC 8628 §3.5).
         let slow_down = matches!(&err, GrantError::OAuth { code, .. } if code == "slow_down");
@@ -233,9 +361,13 @@ pub fn parse_token_response(response: &Response, url: &Url) -> Result<Tokens, Gr
     }
     let token_type = body.token_type.unwrap_or_else(|| "Bearer".to_string());
     if !token_type.eq_ignore_ascii_case("bearer") {
+        let mut redactor = Redactor { secrets: redactor.secrets.clone() }.with(access_token.expose_secret());
+        if let Some(refresh) = &body.refresh_token {
+            redactor = redactor.with(refresh.expose_secret());
+        }
         return Err(protocol(&format!(
             "it issued a '{}' token; vouch supports bearer tokens only",
-            sanitize(&token_type)
+            redactor.clean(&token_type)
         )));
     }
     let expires_in =
@@ -250,7 +382,7 @@ pub fn parse_token_response(response: &Response, url: &Url) -> Result<Tokens, Gr
         token_type: "Bearer".to_string(),
         expires_in,
         refresh_token: body.refresh_token.filter(|t| !t.is_empty()),
-        scope: body.scope.map(|s| s.chars().filter(|c| !c.is_control()).collect()),
+        scope: body.scope.map(|s| s.chars().filter(|c| is_shown(*c)).collect()),
         id_token: body.id_token.filter(|t| !t.is_empty()),
         refresh_expires_in: body.refresh_token_expires_in.as_ref().and_then(parse_expires_in),
     })
@@ -399,7 +531,7 @@ pub fn revoke(
     if response.is_success() {
         return Ok(Revoked::Yes);
     }
-    let error = oauth_error(&response);
+    let error = oauth_error(&response, &Redactor::for_request(client, &params));
     let code = match &error {
         Some(GrantError::OAuth { code, .. }) => Some(code.as_str()),
         _ => None,
@@ -407,7 +539,7 @@ pub fn revoke(
     if refused_for_good(response.status, code, client) {
         let reason = match &error {
             Some(GrantError::OAuth { code, description: Some(d) }) => {
-                format!("HTTP {}, {code}: {}", response.status, sanitize(d))
+                format!("HTTP {}, {code}: {d}", response.status)
             }
             Some(GrantError::OAuth { code, .. }) => format!("HTTP {}, {code}", response.status),
             _ => format!("HTTP {}", response.status),
@@ -457,6 +589,7 @@ mod tests {
         let ok = parse_token_response(
             &response(200, r#"{"access_token":"at","token_type":"bearer","expires_in":"3600","refresh_token":"rt","scope":"a b"}"#),
             &url(),
+            &Redactor::default(),
         )
         .unwrap();
         assert_eq!(ok.access_token.expose_secret(), "at");
@@ -489,7 +622,7 @@ mod tests {
         ];
         for (status, body, secret, code) in cases {
             assert_eq!(
-                code_of(parse_token_response(&response(status, body), &url()), secret),
+                code_of(parse_token_response(&response(status, body), &url(), &Redactor::default()), secret),
                 code,
                 "{status} {body}"
             );
@@ -554,5 +687,57 @@ mod tests {
         for (status, code, client, permanent) in cases {
             assert_eq!(refused_for_good(*status, *code, client), *permanent, "{status} {code:?}");
         }
+    }
+
+    #[test]
+    fn provider_text_loses_format_characters_and_is_bounded_on_a_char_boundary() {
+        let hostile =
+            "a\u{202E}b\u{200B}c\u{2066}d\u{2069}e\u{FEFF}f\u{00AD}g\u{1b}[31mh\u{2028}i\u{E0041}j\tk\u{7f}";
+        assert_eq!(sanitize(hostile), "abcdefg[31mhijk");
+        let long = "é".repeat(500);
+        let shown = sanitize(&long);
+        assert_eq!(shown.chars().count(), MAX_SHOWN);
+        assert!(shown.ends_with('…'));
+        assert_eq!(sanitize(&shown), shown, "cleaning twice changes nothing");
+        assert_eq!(sanitize("short"), "short");
+    }
+
+    #[test]
+    fn the_redactor_hides_every_secret_of_the_request() {
+        let client = Client { secret: Some(ClientSecret::new("client-s3cret")), ..Client::public("cli") };
+        let params = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "rt-canary/+="),
+            ("code_verifier", "verifier-canary"),
+            ("scope", "openid"),
+        ];
+        let redactor = Redactor::for_request(&client, &params);
+        let shown = redactor.clean(
+            "bad refresh_token rt-canary/+= (rt-canary%2F%2B%3D) for client-s3\u{200B}cret, verifier-canary; scope openid",
+        );
+        assert_eq!(
+            shown, "bad refresh_token [redacted] ([redacted]) for [redacted], [redacted]; scope openid",
+            "parameter names and non-secret values stay"
+        );
+        // A secret that the bound would cut in half is still found.
+        let text = format!("{}rt-canary/+=", "x".repeat(MAX_SHOWN - 5));
+        assert!(!redactor.clean(&text).contains("rt-can"), "{}", redactor.clean(&text));
+        // An OAuth error leaves oauth_error already cleaned, code included.
+        let body = r#"{"error":"invalid_grant\u202e","error_description":"echo client-s3cret \u202e"}"#;
+        match oauth_error(&response(400, body), &redactor) {
+            Some(GrantError::OAuth { code, description }) => {
+                assert_eq!(code, "invalid_grant");
+                assert_eq!(description.as_deref(), Some("echo [redacted] "));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_token_type_echoing_the_new_token_is_redacted() {
+        let body = r#"{"access_token":"fresh-access-canary","token_type":"fresh-access-canary"}"#;
+        let err = parse_token_response(&response(200, body), &url(), &Redactor::default()).unwrap_err();
+        let shown = err.into_error("p", &url(), &Client::public("c")).to_string();
+        assert!(!shown.contains("fresh-access-canary"), "{shown}");
     }
 }

@@ -13,6 +13,7 @@ mod lifecycle;
 mod lifecycle_e2e;
 mod login_e2e;
 mod login_flows;
+mod provider_text;
 mod redaction;
 mod revocation;
 mod scripts_and_ci;
