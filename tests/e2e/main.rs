@@ -14,6 +14,7 @@ mod lifecycle_e2e;
 mod login_e2e;
 mod login_flows;
 mod provider_text;
+mod proxies;
 mod redaction;
 mod revocation;
 mod scripts_and_ci;
