@@ -15,11 +15,41 @@ use zeroize::Zeroizing;
 /// The most a request may be; real ones are a few hundred bytes.
 pub const MAX_REQUEST: usize = 64 * 1024;
 
-/// A parsed credential request from git.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+/// Attributes whose values are secrets: never shown by `Debug`, zeroized on drop.
+const SECRET_ATTRIBUTES: &[&str] = &["password", "credential", "oauth_refresh_token"];
+
+/// A parsed credential request from git. Its `Debug` shows every attribute but the secret
+/// ones (`password`, `credential`, `oauth_refresh_token`), whose values it redacts.
+#[derive(Default, Clone, PartialEq, Eq)]
 pub struct Request {
     single: BTreeMap<String, String>,
     lists: BTreeMap<String, Vec<String>>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut map = f.debug_map();
+        for (key, value) in &self.single {
+            if SECRET_ATTRIBUTES.contains(&key.as_str()) {
+                map.entry(key, &format_args!("[redacted, {} bytes]", value.len()));
+            } else {
+                map.entry(key, value);
+            }
+        }
+        for (key, values) in &self.lists {
+            map.entry(&format_args!("{key}[]"), values);
+        }
+        map.finish()
+    }
+}
+
+impl Drop for Request {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        for value in self.single.values_mut() {
+            value.zeroize();
+        }
+    }
 }
 
 impl Request {
@@ -399,5 +429,21 @@ mod tests {
         assert_eq!(effective_helpers(&keyed, &org).len(), 1);
         let keyed = [entry("global", Some("https://git.example.com/org/repo"), "store")];
         assert!(effective_helpers(&keyed, &org).is_empty());
+    }
+
+    #[test]
+    fn debug_never_shows_a_secret() {
+        let r = Request::parse(
+            b"protocol=https\nhost=h.example\nusername=oauth2\npassword=canary-pw\nauthtype=Basic\ncredential=canary-cred\noauth_refresh_token=canary-rt\ncapability[]=authtype\n",
+        );
+        let shown = format!("{r:?} {r:#?}");
+        for secret in ["canary-pw", "canary-cred", "canary-rt"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(
+            shown.contains("h.example") && shown.contains("oauth2") && shown.contains("redacted"),
+            "{shown}"
+        );
+        assert!(shown.contains("capability[]"), "{shown}");
     }
 }
