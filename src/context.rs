@@ -62,6 +62,10 @@ impl crate::http::Transport for Context {
         self.http_client()
     }
 
+    fn env(&self) -> &Env {
+        &self.env
+    }
+
     fn log(&mut self, args: std::fmt::Arguments<'_>) {
         Context::log(self, args);
     }

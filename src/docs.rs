@@ -126,6 +126,10 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ("BROWSER", "Browser commands to open URLs with, separated by colons; %s stands for the URL."),
     ("NO_COLOR", "Honoured trivially: vouch prints no colours."),
     (
+        "HTTPS_PROXY, ALL_PROXY, NO_PROXY",
+        "The proxy for https requests to a provider (lowercase names first, as curl), and the hosts that bypass it. Loopback is never proxied.",
+    ),
+    (
         "DBUS_SESSION_BUS_ADDRESS",
         "The D-Bus session bus; with --store auto, the Secret Service is used when a bus answers.",
     ),

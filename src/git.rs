@@ -15,11 +15,41 @@ use zeroize::Zeroizing;
 /// The most a request may be; real ones are a few hundred bytes.
 pub const MAX_REQUEST: usize = 64 * 1024;
 
-/// A parsed credential request from git.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+/// Attributes whose values are secrets: never shown by `Debug`, zeroized on drop.
+const SECRET_ATTRIBUTES: &[&str] = &["password", "credential", "oauth_refresh_token"];
+
+/// A parsed credential request from git. Its `Debug` shows every attribute but the secret
+/// ones (`password`, `credential`, `oauth_refresh_token`), whose values it redacts.
+#[derive(Default, Clone, PartialEq, Eq)]
 pub struct Request {
     single: BTreeMap<String, String>,
     lists: BTreeMap<String, Vec<String>>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut map = f.debug_map();
+        for (key, value) in &self.single {
+            if SECRET_ATTRIBUTES.contains(&key.as_str()) {
+                map.entry(key, &format_args!("[redacted, {} bytes]", value.len()));
+            } else {
+                map.entry(key, value);
+            }
+        }
+        for (key, values) in &self.lists {
+            map.entry(&format_args!("{key}[]"), values);
+        }
+        map.finish()
+    }
+}
+
+impl Drop for Request {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        for value in self.single.values_mut() {
+            value.zeroize();
+        }
+    }
 }
 
 impl Request {
@@ -183,6 +213,99 @@ impl HostPattern {
     }
 }
 
+/// One `credential.helper` or `credential.<URL>.helper` entry of git's configuration, as
+/// `git config --show-scope -z --get-regexp` lists them: in the order git reads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelperEntry {
+    /// `system`, `global`, `local`, `worktree` or `command`.
+    pub scope: String,
+    /// The full key, as git shows it.
+    pub key: String,
+    /// The URL part of the key; `None` for plain `credential.helper`.
+    pub url: Option<String>,
+    /// The helper; empty resets the list.
+    pub value: String,
+}
+
+impl HelperEntry {
+    /// Parse the `-z` output of `git config --show-scope -z --get-regexp`: records of
+    /// `scope NUL key LF value NUL`.
+    pub fn parse_list(output: &[u8]) -> Vec<HelperEntry> {
+        let text = String::from_utf8_lossy(output);
+        let mut fields = text.split('\0');
+        let mut entries = Vec::new();
+        while let (Some(scope), Some(record)) = (fields.next(), fields.next()) {
+            let (key, value) = record.split_once('\n').unwrap_or((record, ""));
+            let Some(middle) = key.strip_prefix("credential.") else { continue };
+            let url = match middle.strip_suffix(".helper") {
+                Some(url) => Some(url.to_string()),
+                None if middle == "helper" => None,
+                None => continue,
+            };
+            entries.push(HelperEntry {
+                scope: scope.to_string(),
+                key: key.to_string(),
+                url,
+                value: value.to_string(),
+            });
+        }
+        entries
+    }
+}
+
+/// The helpers git runs for `target` (a [`HostPattern`]), in order, as git decides: every
+/// matching entry counts, in the order read (git's credential config matches all URLs, not
+/// only the most specific one); an empty value clears what came before.
+pub fn effective_helpers<'a>(entries: &'a [HelperEntry], target: &HostPattern) -> Vec<&'a HelperEntry> {
+    let mut helpers = Vec::new();
+    for entry in entries {
+        if entry.url.as_deref().is_some_and(|url| !config_url_matches(url, target)) {
+            continue;
+        }
+        if entry.value.is_empty() {
+            helpers.clear();
+        } else {
+            helpers.push(entry);
+        }
+    }
+    helpers
+}
+
+/// Whether the URL of a `credential.<URL>.*` key applies to requests for `target`, close to
+/// git's urlmatch: the scheme (when given) and the host must match, a `*` matching one label;
+/// the port when given; the key's path must be a prefix of the target's. A key with a user
+/// name is taken to match (vouch cannot know the user name of every remote).
+fn config_url_matches(url: &str, target: &HostPattern) -> bool {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, url),
+    };
+    if scheme.is_some_and(|s| !s.eq_ignore_ascii_case(&target.scheme)) {
+        return false;
+    }
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let default_port = if target.scheme == "http" { "80" } else { "443" };
+    let split = |hp: &str| -> (String, String) {
+        match hp.rsplit_once(':').filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()) && !p.is_empty()) {
+            Some((h, p)) => (h.to_ascii_lowercase(), p.to_string()),
+            None => (hp.to_ascii_lowercase(), default_port.to_string()),
+        }
+    };
+    let (host, port) = split(host_port);
+    let (want_host, want_port) = split(&target.host);
+    let labels: Vec<&str> = host.split('.').collect();
+    let want_labels: Vec<&str> = want_host.split('.').collect();
+    let host_ok = labels.len() == want_labels.len()
+        && labels.iter().zip(&want_labels).all(|(have, want)| *have == "*" || have == want);
+    if !host_ok || port != want_port {
+        return false;
+    }
+    let path = path.trim_matches('/');
+    let want = target.path.as_deref().unwrap_or("");
+    path.is_empty() || want == path || want.starts_with(&format!("{path}/"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,5 +358,92 @@ mod tests {
             HostPattern::parse("http://localhost:9/x").unwrap().to_config_string(),
             "http://localhost:9/x"
         );
+    }
+
+    fn entry(scope: &str, url: Option<&str>, value: &str) -> HelperEntry {
+        let key = match url {
+            Some(url) => format!("credential.{url}.helper"),
+            None => "credential.helper".to_string(),
+        };
+        HelperEntry { scope: scope.into(), key, url: url.map(str::to_string), value: value.into() }
+    }
+
+    #[test]
+    fn helper_entries_parse_from_git_config_output() {
+        let out = b"global\0credential.helper\nstore\0global\0credential.https://h.example.helper\n\0local\0credential.https://h.example/Org.helper\ncache --timeout 9\0";
+        assert_eq!(
+            HelperEntry::parse_list(out),
+            [
+                entry("global", None, "store"),
+                entry("global", Some("https://h.example"), ""),
+                entry("local", Some("https://h.example/Org"), "cache --timeout 9"),
+            ]
+        );
+        assert!(HelperEntry::parse_list(b"").is_empty());
+    }
+
+    #[test]
+    fn the_effective_helper_list_follows_git() {
+        let target = HostPattern::parse("git.example.com").unwrap();
+        let vouch = "!'/bin/vouch' git-credential";
+        let names = |entries: &[HelperEntry]| -> Vec<String> {
+            effective_helpers(entries, &target).iter().map(|e| e.value.clone()).collect()
+        };
+        // A broader helper read before vouch's reset is cleared.
+        let entries = [
+            entry("global", None, "store"),
+            entry("global", Some("https://git.example.com"), ""),
+            entry("global", Some("https://git.example.com"), vouch),
+        ];
+        assert_eq!(names(&entries), [vouch]);
+        // One read after it (later in the file, or in the repository's config) still runs.
+        let mut later = entries.to_vec();
+        later.push(entry("local", None, "cache"));
+        later.push(entry("local", Some("https://*.example.com"), "manager"));
+        assert_eq!(names(&later), [vouch, "cache", "manager"]);
+        // Entries for other hosts, schemes, ports or deeper paths do not apply.
+        let mut others = entries.to_vec();
+        for url in [
+            "https://other.example.com",
+            "http://git.example.com",
+            "https://git.example.com:8443",
+            "https://git.example.com/org",
+            "https://example.com",
+        ] {
+            others.push(entry("local", Some(url), "store"));
+        }
+        assert_eq!(names(&others), [vouch]);
+        // Partial URLs, default ports, case and user names do.
+        for url in ["git.example.com", "https://GIT.example.com:443/", "https://me@git.example.com"] {
+            let mut one = entries.to_vec();
+            one.push(entry("local", Some(url), "store"));
+            assert_eq!(names(&one), [vouch, "store"], "{url}");
+        }
+        // A later reset clears vouch itself.
+        let mut cleared = entries.to_vec();
+        cleared.push(entry("local", None, ""));
+        assert!(names(&cleared).is_empty());
+        // A pattern with a path is matched by keys on that path or above it.
+        let org = HostPattern::parse("git.example.com/org").unwrap();
+        let keyed = [entry("global", Some("https://git.example.com/org/"), "store")];
+        assert_eq!(effective_helpers(&keyed, &org).len(), 1);
+        let keyed = [entry("global", Some("https://git.example.com/org/repo"), "store")];
+        assert!(effective_helpers(&keyed, &org).is_empty());
+    }
+
+    #[test]
+    fn debug_never_shows_a_secret() {
+        let r = Request::parse(
+            b"protocol=https\nhost=h.example\nusername=oauth2\npassword=canary-pw\nauthtype=Basic\ncredential=canary-cred\noauth_refresh_token=canary-rt\ncapability[]=authtype\n",
+        );
+        let shown = format!("{r:?} {r:#?}");
+        for secret in ["canary-pw", "canary-cred", "canary-rt"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(
+            shown.contains("h.example") && shown.contains("oauth2") && shown.contains("redacted"),
+            "{shown}"
+        );
+        assert!(shown.contains("capability[]"), "{shown}");
     }
 }

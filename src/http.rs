@@ -14,12 +14,20 @@
 //!   metadata (or the profile's own endpoint settings for it) named in this process. This is
 //!   the one check every credential-carrying request passes, whatever command sent it.
 //!
+//! Proxies are decided here, per request, from the context's environment snapshot (never from
+//! the process environment, which ureq would read on its own): loopback never goes through a
+//! proxy (a refresh token to a local provider would cross the proxy in cleartext); remote https
+//! honours `https_proxy`/`HTTPS_PROXY`, then `all_proxy`/`ALL_PROXY`, unless `no_proxy`/
+//! `NO_PROXY` lists the host, as curl does. `HTTP_PROXY` never applies: vouch sends plain http
+//! only to loopback. Only http:// and https:// proxies are supported.
+//!
 //! `-v` logging of requests happens here, through the caller's [`Transport`], and shows the
 //! method, the URL without its query string, and the status. Never headers or bodies.
 //!
 //! This module does not know the [`crate::context::Context`]; the context implements
 //! [`Transport`] for it.
 
+use crate::env::Env;
 use crate::error::Error;
 use crate::secret::AccessToken;
 use std::time::Duration;
@@ -35,6 +43,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// What [`request`] needs from its caller: the client, and a place for `-v` log lines.
 pub trait Transport {
     fn http(&mut self) -> &Http;
+    /// The environment snapshot (proxy settings).
+    fn env(&self) -> &Env;
     fn log(&mut self, args: std::fmt::Arguments<'_>);
 }
 
@@ -81,6 +91,8 @@ impl Http {
             .max_redirects(0)
             .http_status_as_error(false)
             .user_agent(concat!("vouch/", env!("CARGO_PKG_VERSION")))
+            // ureq's default reads the process environment; `request` decides per request.
+            .proxy(None)
             .build();
         Http { agent: config.new_agent(), endpoints: Default::default() }
     }
@@ -111,6 +123,7 @@ impl Http {
         url: &Url,
         auth: &Auth<'_>,
         body: &Body<'_>,
+        proxy: Option<ureq::Proxy>,
     ) -> Result<Response, ureq::Error> {
         use base64::Engine;
         let authorization = match auth {
@@ -125,7 +138,13 @@ impl Http {
         };
         let mut response = match method {
             "POST" => {
-                let mut req = self.agent.post(url.as_str()).header("Accept", "application/json");
+                let mut req = self
+                    .agent
+                    .post(url.as_str())
+                    .config()
+                    .proxy(proxy)
+                    .build()
+                    .header("Accept", "application/json");
                 if let Some(value) = &authorization {
                     req = req.header("Authorization", value.as_str());
                 }
@@ -135,7 +154,13 @@ impl Http {
                 }
             }
             _ => {
-                let mut req = self.agent.get(url.as_str()).header("Accept", "application/json");
+                let mut req = self
+                    .agent
+                    .get(url.as_str())
+                    .config()
+                    .proxy(proxy)
+                    .build()
+                    .header("Accept", "application/json");
                 if let Some(value) = &authorization {
                     req = req.header("Authorization", value.as_str());
                 }
@@ -208,8 +233,12 @@ pub fn send_tracked<T: Transport + ?Sized>(
         }
         _ => {}
     }
-    ctx.log(format_args!("{method} {shown}"));
-    let result = ctx.http().send(method, url, &auth, &body);
+    let proxy = proxy_for(url, &ProxyEnv::from_env(ctx.env())).map_err(not_sent)?;
+    match &proxy {
+        Some(p) => ctx.log(format_args!("{method} {shown} (through the proxy {}:{})", p.host(), p.port())),
+        None => ctx.log(format_args!("{method} {shown}")),
+    }
+    let result = ctx.http().send(method, url, &auth, &body, proxy);
     match result {
         Ok(response) => {
             ctx.log(format_args!("{method} {shown} -> {}", response.status));
@@ -309,6 +338,112 @@ pub fn provider_url(text: &str, from: &str) -> Result<Url, Error> {
     Ok(url)
 }
 
+/// The proxy variables of an environment, as curl reads them for an https URL: the lowercase
+/// name first.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ProxyEnv {
+    /// (variable name, value) of the proxy for https URLs.
+    pub proxy: Option<(&'static str, String)>,
+    pub no_proxy: Option<String>,
+}
+
+impl ProxyEnv {
+    pub fn from_env(env: &crate::context::Env) -> Self {
+        let first = |names: &[&'static str]| {
+            names.iter().find_map(|name| env.get(name).map(|value| (*name, value.to_string())))
+        };
+        ProxyEnv {
+            proxy: first(&["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]),
+            no_proxy: first(&["no_proxy", "NO_PROXY"]).map(|(_, v)| v),
+        }
+    }
+}
+
+/// The proxy a request to `url` goes through, if any (see the module docs).
+pub fn proxy_for(url: &Url, env: &ProxyEnv) -> Result<Option<ureq::Proxy>, Error> {
+    let Some((name, value)) = &env.proxy else { return Ok(None) };
+    let Some(host) = url.host() else { return Ok(None) };
+    if is_loopback(url) || url.scheme() != "https" {
+        return Ok(None);
+    }
+    if env.no_proxy.as_deref().is_some_and(|list| no_proxy_matches(list, &host)) {
+        return Ok(None);
+    }
+    let unusable = |why: &str| {
+        Error::usage(format!(
+            "{name} is not a proxy vouch can use ({why}); set it to http://HOST:PORT or https://HOST:PORT, \
+             or list the provider's host in NO_PROXY"
+        ))
+    };
+    let scheme = value.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase());
+    if scheme.as_deref().is_some_and(|s| s != "http" && s != "https") {
+        // ureq without its socks feature would ignore (or panic on) a SOCKS proxy.
+        return Err(unusable("only http:// and https:// proxies are supported"));
+    }
+    ureq::Proxy::new(value).map(Some).map_err(|_| unusable("it is not a valid proxy URL"))
+}
+
+/// Whether a `NO_PROXY` list names `host`, as curl reads it: entries separated by commas (or
+/// spaces); `*` alone matches every host; a name matches itself and its subdomains, with or
+/// without a leading dot, ignoring case and a trailing dot; an IP address matches itself, and a
+/// CIDR block (`10.0.0.0/8`, `fd00::/8`) the addresses in it; IPv6 entries without brackets.
+/// A port on an entry is ignored.
+pub fn no_proxy_matches(list: &str, host: &url::Host<&str>) -> bool {
+    use std::net::IpAddr;
+    let ip = match host {
+        url::Host::Ipv4(ip) => Some(IpAddr::V4(*ip)),
+        url::Host::Ipv6(ip) => Some(IpAddr::V6(*ip)),
+        url::Host::Domain(_) => None,
+    };
+    let name = match host {
+        url::Host::Domain(d) => d.trim_end_matches('.').to_ascii_lowercase(),
+        _ => String::new(),
+    };
+    list.split([',', ' ']).map(str::trim).filter(|e| !e.is_empty()).any(|entry| {
+        if entry == "*" {
+            return true;
+        }
+        if let Some(ip) = ip {
+            let entry = entry.trim_start_matches('[');
+            let (addr, bits) = match entry.split_once('/') {
+                Some((addr, bits)) => (addr, bits.parse::<u8>().ok()),
+                None => (entry.split(']').next().unwrap_or(entry), None),
+            };
+            let Ok(net) = addr.trim_end_matches(']').parse::<IpAddr>() else { return false };
+            return match (ip, net) {
+                (IpAddr::V4(ip), IpAddr::V4(net)) => {
+                    prefix_matches(&ip.octets(), &net.octets(), bits.unwrap_or(32).min(32))
+                }
+                (IpAddr::V6(ip), IpAddr::V6(net)) => {
+                    prefix_matches(&ip.octets(), &net.octets(), bits.unwrap_or(128).min(128))
+                }
+                _ => false,
+            };
+        }
+        let entry = entry.trim_start_matches('.');
+        let entry = match entry.rsplit_once(':') {
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+            _ => entry,
+        };
+        let entry = entry.trim_end_matches('.').to_ascii_lowercase();
+        !entry.is_empty()
+            && (name == entry || name.strip_suffix(&entry).is_some_and(|rest| rest.ends_with('.')))
+    })
+}
+
+/// Whether the first `bits` bits of `a` and `b` are equal.
+fn prefix_matches(a: &[u8], b: &[u8], bits: u8) -> bool {
+    let (whole, rest) = (usize::from(bits / 8), bits % 8);
+    if a[..whole] != b[..whole] {
+        return false;
+    }
+    if rest == 0 {
+        return true;
+    }
+    let mask = 0xffu8 << (8 - rest);
+    a[whole] & mask == b[whole] & mask
+}
+
 fn classify(endpoint: &str, err: ureq::Error) -> Error {
     use ureq::Error as E;
     let unavailable =
@@ -365,14 +500,17 @@ mod tests {
 
     #[test]
     fn credentials_go_only_to_their_own_issuers_endpoints() {
-        struct Ctx(Http);
+        struct Ctx(Http, Env);
         impl Transport for Ctx {
             fn http(&mut self) -> &Http {
                 &self.0
             }
+            fn env(&self) -> &Env {
+                &self.1
+            }
             fn log(&mut self, _: std::fmt::Arguments<'_>) {}
         }
-        let mut ctx = Ctx(Http::new(Duration::from_secs(1)));
+        let mut ctx = Ctx(Http::new(Duration::from_secs(1)), Env::default());
         let a_token = Url::parse("http://127.0.0.1:9/a/token").unwrap();
         let b_token = Url::parse("http://127.0.0.1:9/b/token").unwrap();
         ctx.0.register_endpoints("http://127.0.0.1:9/a/", [&a_token]);
@@ -399,5 +537,106 @@ mod tests {
     fn redaction_drops_query_and_userinfo() {
         let url = Url::parse("https://user:pw@example.com:8443/cb?code=secret#frag").unwrap();
         assert_eq!(redact(&url), "https://example.com:8443/cb");
+    }
+
+    fn proxy_env(proxy: &str, no_proxy: Option<&str>) -> ProxyEnv {
+        ProxyEnv { proxy: Some(("HTTPS_PROXY", proxy.to_string())), no_proxy: no_proxy.map(str::to_string) }
+    }
+
+    fn proxied(url: &str, env: &ProxyEnv) -> Option<String> {
+        let proxy = proxy_for(&Url::parse(url).unwrap(), env).unwrap();
+        proxy.map(|p| format!("{}:{}", p.host(), p.port()))
+    }
+
+    #[test]
+    fn loopback_never_goes_through_a_proxy() {
+        let env = proxy_env("http://proxy.corp:3128", None);
+        for url in
+            ["http://127.0.0.1:8080/token", "http://localhost:1/", "http://[::1]:9/", "https://127.0.0.1/"]
+        {
+            assert_eq!(proxied(url, &env), None, "{url}");
+        }
+        assert_eq!(proxied("https://idp.example/token", &env).as_deref(), Some("proxy.corp:3128"));
+        assert_eq!(proxied("https://idp.example/token", &ProxyEnv::default()), None);
+    }
+
+    #[test]
+    fn the_proxy_variables_are_read_as_curl_reads_them() {
+        use crate::env::Env;
+        let pick = |pairs: &[(&str, &str)]| ProxyEnv::from_env(&Env::from_pairs(pairs.iter().copied())).proxy;
+        assert_eq!(
+            pick(&[("HTTP_PROXY", "http://h:1"), ("http_proxy", "http://h:1")]),
+            None,
+            "http_proxy is for http"
+        );
+        assert_eq!(pick(&[("ALL_PROXY", "http://a:1")]), Some(("ALL_PROXY", "http://a:1".into())));
+        assert_eq!(
+            pick(&[("ALL_PROXY", "http://a:1"), ("HTTPS_PROXY", "http://s:1")]),
+            Some(("HTTPS_PROXY", "http://s:1".into())),
+            "the scheme's own variable wins"
+        );
+        assert_eq!(
+            pick(&[("https_proxy", "http://l:1"), ("HTTPS_PROXY", "http://u:1")]),
+            Some(("https_proxy", "http://l:1".into())),
+            "lowercase first"
+        );
+        assert_eq!(pick(&[("HTTPS_PROXY", "")]), None, "empty is unset");
+        let env = ProxyEnv::from_env(&Env::from_pairs([("NO_PROXY", "a"), ("no_proxy", "b")]));
+        assert_eq!(env.no_proxy.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn no_proxy_matches_hosts_as_curl_does() {
+        let matches = |list: &str, url: &str| {
+            let url = Url::parse(url).unwrap();
+            no_proxy_matches(list, &url.host().unwrap())
+        };
+        let cases: &[(&str, &str, bool)] = &[
+            ("*", "https://anything.example/", true),
+            ("example.com", "https://example.com/", true),
+            ("example.com", "https://login.example.com/", true),
+            ("example.com", "https://LOGIN.Example.COM./", true),
+            (".example.com", "https://example.com/", true),
+            (".example.com", "https://a.b.example.com/", true),
+            ("example.com", "https://notexample.com/", false),
+            ("example.com", "https://example.com.evil/", false),
+            ("ample.com", "https://www.example.com/", false),
+            ("example.com:443", "https://example.com/", true),
+            ("other.org, example.com", "https://example.com/", true),
+            ("other.org example.com", "https://example.com/", true),
+            ("*.example.com", "https://a.example.com/", false),
+            ("10.1.2.3", "https://10.1.2.3/", true),
+            ("10.1.2.3", "https://10.1.2.4/", false),
+            ("10.0.0.0/8", "https://10.200.3.4/", true),
+            ("10.0.0.0/8", "https://11.0.0.1/", false),
+            ("192.168.0.0/20", "https://192.168.15.1/", true),
+            ("192.168.0.0/20", "https://192.168.16.1/", false),
+            ("::1", "https://[::1]/", true),
+            ("[fd00::1]", "https://[fd00::1]/", true),
+            ("fd00::/8", "https://[fd12::5]/", true),
+            ("fd00::/8", "https://[fe80::1]/", false),
+            ("10.0.0.0/8", "https://example.com/", false),
+            ("example.com", "https://10.0.0.1/", false),
+            ("", "https://example.com/", false),
+            (",,", "https://example.com/", false),
+        ];
+        for (list, url, expected) in cases {
+            assert_eq!(matches(list, url), *expected, "NO_PROXY={list:?} {url}");
+        }
+        let env = proxy_env("http://proxy:3128", Some("idp.example"));
+        assert_eq!(proxied("https://idp.example/token", &env), None);
+        assert!(proxied("https://other.example/token", &env).is_some());
+    }
+
+    #[test]
+    fn unusable_proxies_are_a_usage_error_not_a_bypass() {
+        let url = Url::parse("https://idp.example/").unwrap();
+        for bad in ["socks5://127.0.0.1:1080", "ftp://p:1", "http://"] {
+            let err = proxy_for(&url, &proxy_env(bad, None)).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad}");
+            assert!(err.to_string().contains("HTTPS_PROXY"), "{err}");
+        }
+        let with_credentials = proxy_env("http://user:pw@proxy:8080", None);
+        assert_eq!(proxied("https://idp.example/", &with_credentials).as_deref(), Some("proxy:8080"));
     }
 }

@@ -82,7 +82,7 @@ pub fn resolve(ctx: &mut Context, dir: &Path, name: &str, profile: &Profile) -> 
 /// `key`, under the profile's lock.
 fn migrate_legacy(ctx: &mut Context, key: &EntryKey) -> Result<(), Error> {
     let store = ctx.store()?;
-    let _lock = ProfileLock::acquire(&ctx.state_dir()?, &key.entry, ctx.settings.lock_wait)?;
+    let _lock = ProfileLock::acquire(&ctx.state_dir()?, &store.lock_name(key), ctx.settings.lock_wait)?;
     let moves = [(key.profile.clone(), key.clone()), (format!("{}#previous", key.profile), key.previous())];
     for (legacy, to) in moves {
         let record = match store.load_entry(&legacy, &key.profile) {

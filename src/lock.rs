@@ -1,7 +1,7 @@
 //! Per-profile lock files: single flight across processes.
 //!
 //! Every write of a profile's record (refresh, login, logout, rotate) happens while holding
-//! `{state dir}/{entry}.lock`, an advisory whole-file lock (`File::lock`), where `entry` is the
+//! `{state dir}/{store}.{entry}.lock`, an advisory whole-file lock (`File::lock`), where `entry` is the
 //! credential's store entry ([`crate::identity`]): one credential, one lock. A process that
 //! wanted to refresh re-reads the record after taking the lock, and uses what another process
 //! wrote instead of refreshing again. Lock files hold no secret; they live in the state

@@ -23,7 +23,7 @@ use crate::http::{self, Auth, Body, Response};
 use crate::secret::{AccessToken, ClientSecret, IdToken, RefreshToken};
 use serde::Deserialize;
 use url::Url;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 /// The longest `expires_in` vouch believes: ten years.
 const MAX_EXPIRES_IN: u64 = 10 * 365 * 24 * 3600;
@@ -177,9 +177,129 @@ pub fn classify_oauth_error(
     }
 }
 
-/// Provider text shown to the user: printable, bounded.
+/// The longest piece of provider text vouch shows, in characters (an ellipsis included).
+pub const MAX_SHOWN: usize = 200;
+
+/// Form parameters whose values are secrets (RFC 6749, 7009, 7636, 8628, 7523, 8693).
+const SECRET_PARAMS: &[&str] = &[
+    "refresh_token",
+    "code",
+    "code_verifier",
+    "device_code",
+    "client_secret",
+    "token",
+    "password",
+    "assertion",
+    "client_assertion",
+    "subject_token",
+    "actor_token",
+];
+
+/// Makes provider text fit to show: the one way provider text reaches an [`Error`] or the
+/// terminal. It knows the secrets of the current operation (what the request sent: refresh
+/// token, client secret, authorization code, PKCE verifier, device code; what authenticated
+/// it: the access token) and replaces each with `[redacted]`, so a provider that echoes a
+/// request in its `error_description` does not get vouch to print a secret.
+///
+/// [`Redactor::clean`] drops control characters, Unicode format characters (bidirectional
+/// overrides and isolates, zero-width characters, the BOM: category Cf) and line/paragraph
+/// separators, then redacts, then bounds the text to [`MAX_SHOWN`] characters. Redaction runs
+/// after the stripping (a zero-width space inside an echoed token cannot hide it) and before
+/// the bound (a secret cut in half by the bound is still found).
+#[derive(Default)]
+pub struct Redactor {
+    secrets: Vec<Zeroizing<String>>,
+}
+
+impl Redactor {
+    /// The secrets a request to the provider carries: `params`' secret values and the
+    /// client's secret.
+    pub fn for_request(client: &Client, params: &[(&str, &str)]) -> Self {
+        let mut redactor = Redactor::default();
+        if let Some(secret) = &client.secret {
+            redactor = redactor.with(secret.expose_secret());
+        }
+        for (key, value) in params {
+            if SECRET_PARAMS.contains(key) {
+                redactor = redactor.with(value);
+            }
+        }
+        redactor
+    }
+
+    /// One more secret to hide: as given, printable-only, and form-urlencoded (the shapes a
+    /// provider may echo it in).
+    pub fn with(mut self, secret: &str) -> Self {
+        let printable: Zeroizing<String> = Zeroizing::new(secret.chars().filter(|c| is_shown(*c)).collect());
+        let encoded =
+            Zeroizing::new(url::form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>());
+        for form in [Zeroizing::new(secret.to_string()), printable, encoded] {
+            if !form.is_empty() && !self.secrets.contains(&form) {
+                self.secrets.push(form);
+            }
+        }
+        // Longest first, so that a secret containing another is replaced whole.
+        self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        self
+    }
+
+    /// `text` as vouch may show it: printable, without this operation's secrets, bounded.
+    pub fn clean(&self, text: &str) -> String {
+        let mut shown: String = text.chars().filter(|c| is_shown(*c)).collect();
+        for secret in &self.secrets {
+            if shown.contains(secret.as_str()) {
+                let replaced = shown.replace(secret.as_str(), "[redacted]");
+                shown.zeroize();
+                shown = replaced;
+            }
+        }
+        if shown.chars().count() > MAX_SHOWN {
+            let cut = shown.char_indices().nth(MAX_SHOWN - 1).map_or(shown.len(), |(i, _)| i);
+            shown.truncate(cut);
+            shown.push('…');
+        }
+        shown
+    }
+}
+
+/// Provider text shown to the user when no secret of the operation is at hand (discovery
+/// documents, ID token claims, the browser redirect): [`Redactor::clean`] without secrets.
 pub fn sanitize(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).take(200).collect()
+    Redactor::default().clean(text)
+}
+
+/// Whether a character of provider text may reach the terminal: not a control character,
+/// not a format character (Unicode category Cf), not a line or paragraph separator.
+pub fn is_shown(c: char) -> bool {
+    !c.is_control() && !is_format(c) && !matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// Unicode general category Cf (format characters), as of Unicode 15.1.
+fn is_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{061C}'
+            | '\u{06DD}'
+            | '\u{070F}'
+            | '\u{0890}'..='\u{0891}'
+            | '\u{08E2}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}'
+    )
 }
 
 #[derive(Deserialize)]
@@ -202,11 +322,14 @@ struct ErrorBody {
     error_description: Option<String>,
 }
 
-/// Read an OAuth error out of a response, if it carries one (whatever its status).
-pub fn oauth_error(response: &Response) -> Option<GrantError> {
+/// Read an OAuth error out of a response, if it carries one (whatever its status). The code
+/// and description are provider text: they leave here cleaned by `redactor`, which holds the
+/// secrets of the request that drew this answer.
+pub fn oauth_error(response: &Response, redactor: &Redactor) -> Option<GrantError> {
     let body: ErrorBody = serde_json::from_slice(&response.body).ok()?;
-    let code = body.error.filter(|c| !c.is_empty())?;
-    Some(GrantError::OAuth { code, description: body.error_description })
+    let code = body.error.map(|c| redactor.clean(&c)).filter(|c| !c.is_empty())?;
+    let description = body.error_description.map(|d| redactor.clean(&d)).filter(|d| !d.is_empty());
+    Some(GrantError::OAuth { code, description })
 }
 
 /// Classify a response that is not a success and carries no OAuth error.
@@ -236,12 +359,17 @@ pub fn token_request(
         http::Failure { error, maybe_delivered: true } => GrantError::Lost(error),
         http::Failure { error, maybe_delivered: false } => GrantError::Failed(error),
     })?;
-    parse_token_response(&response, url)
+    parse_token_response(&response, url, &Redactor::for_request(client, params))
 }
 
-/// Parse a token endpoint response (RFC 6749 §5.1 and §5.2).
-pub fn parse_token_response(response: &Response, url: &Url) -> Result<Tokens, GrantError> {
-    if let Some(err) = oauth_error(response) {
+/// Parse a token endpoint response (RFC 6749 §5.1 and §5.2). `redactor` holds the secrets
+/// of the request.
+pub fn parse_token_response(
+    response: &Response,
+    url: &Url,
+    redactor: &Redactor,
+) -> Result<Tokens, GrantError> {
+    if let Some(err) = oauth_error(response, redactor) {
         // An HTTP 5xx or 429 with an OAuth body is still the server being unwell or busy;
         // only `slow_down` has a meaning of its own there (RFC 8628 §3.5).
         let slow_down = matches!(&err, GrantError::OAuth { code, .. } if code == "slow_down");
@@ -278,9 +406,13 @@ pub fn parse_token_response(response: &Response, url: &Url) -> Result<Tokens, Gr
     }
     let token_type = body.token_type.unwrap_or_else(|| "Bearer".to_string());
     if !token_type.eq_ignore_ascii_case("bearer") {
+        let mut redactor = Redactor { secrets: redactor.secrets.clone() }.with(access_token.expose_secret());
+        if let Some(refresh) = &body.refresh_token {
+            redactor = redactor.with(refresh.expose_secret());
+        }
         return Err(protocol(&format!(
             "it issued a '{}' token; vouch supports bearer tokens only",
-            sanitize(&token_type)
+            redactor.clean(&token_type)
         )));
     }
     let expires_in =
@@ -295,7 +427,7 @@ pub fn parse_token_response(response: &Response, url: &Url) -> Result<Tokens, Gr
         token_type: "Bearer".to_string(),
         expires_in,
         refresh_token: body.refresh_token.filter(|t| !t.is_empty()),
-        scope: body.scope.map(|s| s.chars().filter(|c| !c.is_control()).collect()),
+        scope: body.scope.map(|s| s.chars().filter(|c| is_shown(*c)).collect()),
         id_token: body.id_token.filter(|t| !t.is_empty()),
         refresh_expires_in: body.refresh_token_expires_in.as_ref().and_then(parse_expires_in),
     })
@@ -393,20 +525,76 @@ pub struct IdClaims {
     pub session: Option<String>,
 }
 
-/// Revoke a token (RFC 7009). Best effort is the caller's decision; this reports failures.
-pub fn revoke(ctx: &mut Context, url: &Url, client: &Client, token: &str, hint: &str) -> Result<(), Error> {
-    let response = client.post(ctx, url, &[("token", token), ("token_type_hint", hint)])?;
-    if response.is_success() {
-        return Ok(());
+/// What came of a revocation the provider answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revoked {
+    /// The token is revoked (or was unknown, RFC 7009 §2.2).
+    Yes,
+    /// The provider refused for good: asking again gets the same answer (see
+    /// [`refused_for_good`]). The token stays valid at the provider until it expires.
+    Refused { reason: String },
+}
+
+/// The warning for a revocation refused for good, worded the same by every command.
+/// `what` names the credential ("the credential of 'work'").
+pub fn refused_warning(what: &str, reason: &str) -> String {
+    format!(
+        "warning: the provider refused to revoke {what} ({reason}); it stays valid at the provider until it expires"
+    )
+}
+
+/// Whether a failed revocation is final: the one place that decides between "give up and
+/// say so" and "keep what is needed to try again later".
+///
+/// Transient (false): 429, 5xx, `server_error`, `temporarily_unavailable`; transport failures
+/// never reach here. Also false: `invalid_client` (or a bare 401) for a confidential client,
+/// because its stored secret is wrong, which the person can fix. Every other 4xx is final:
+/// 401/403 for a public client on a provider that wants client authentication at `/revoke`,
+/// `unauthorized_client`, `unsupported_token_type` (RFC 7009 §2.2.1), `invalid_request`.
+pub fn refused_for_good(status: u16, code: Option<&str>, client: &Client) -> bool {
+    let confidential = client.secret.is_some();
+    match (status, code) {
+        (429 | 500..=599, _) => false,
+        (_, Some("server_error" | "temporarily_unavailable")) => false,
+        (_, Some("invalid_client")) | (401, None) if confidential => false,
+        (400..=499, _) => true,
+        _ => false,
     }
-    match oauth_error(&response) {
-        // RFC 7009 §2.2.1: the server does not revoke this type of token; it stays valid.
-        Some(GrantError::OAuth { code, .. }) if code == "unsupported_token_type" => Err(Error::Protocol {
-            endpoint: http::redact(url),
-            reason: format!("it does not revoke {hint}s (unsupported_token_type)"),
-        }),
-        Some(err) => Err(err.into_error("", url, client)),
-        None => Err(unexpected_status(&response, url)),
+}
+
+/// Revoke a token (RFC 7009). `Ok(Refused)` when the provider refused for good; `Err` when
+/// the revocation could not be done now (or the client's own secret is wrong).
+pub fn revoke(
+    ctx: &mut Context,
+    url: &Url,
+    client: &Client,
+    token: &str,
+    hint: &str,
+) -> Result<Revoked, Error> {
+    let params = [("token", token), ("token_type_hint", hint)];
+    let response = client.post(ctx, url, &params)?;
+    if response.is_success() {
+        return Ok(Revoked::Yes);
+    }
+    let error = oauth_error(&response, &Redactor::for_request(client, &params));
+    let code = match &error {
+        Some(GrantError::OAuth { code, .. }) => Some(code.as_str()),
+        _ => None,
+    };
+    if refused_for_good(response.status, code, client) {
+        let reason = match &error {
+            Some(GrantError::OAuth { code, description: Some(d) }) => {
+                format!("HTTP {}, {code}: {d}", response.status)
+            }
+            Some(GrantError::OAuth { code, .. }) => format!("HTTP {}, {code}", response.status),
+            _ => format!("HTTP {}", response.status),
+        };
+        ctx.log(format_args!("revoke {hint}: refused for good ({})", response.status));
+        return Ok(Revoked::Refused { reason });
+    }
+    match error {
+        Some(err) if response.status < 500 && response.status != 429 => Err(err.into_error("", url, client)),
+        _ => Err(unexpected_status(&response, url)),
     }
 }
 
@@ -449,6 +637,7 @@ mod tests {
         let ok = parse_token_response(
             &response(200, r#"{"access_token":"at","token_type":"bearer","expires_in":"3600","refresh_token":"rt","scope":"a b"}"#),
             &url(),
+            &Redactor::default(),
         )
         .unwrap();
         assert_eq!(ok.access_token.expose_secret(), "at");
@@ -481,7 +670,7 @@ mod tests {
         ];
         for (status, body, secret, code) in cases {
             assert_eq!(
-                code_of(parse_token_response(&response(status, body), &url()), secret),
+                code_of(parse_token_response(&response(status, body), &url(), &Redactor::default()), secret),
                 code,
                 "{status} {body}"
             );
@@ -520,5 +709,87 @@ mod tests {
             choose_auth_method(&["client_secret_post".into(), "client_secret_basic".into()]),
             AuthMethod::ClientSecretBasic
         );
+    }
+
+    #[test]
+    fn the_permanent_or_transient_decision_is_a_table() {
+        let public = Client::public("https://id.example", "cli");
+        let confidential =
+            Client { secret: Some(ClientSecret::new("s")), ..Client::public("https://id.example", "svc") };
+        let cases: &[(u16, Option<&str>, &Client, bool)] = &[
+            (401, None, &public, true),
+            (401, Some("invalid_client"), &public, true),
+            (403, None, &public, true),
+            (400, Some("unauthorized_client"), &public, true),
+            (400, Some("unsupported_token_type"), &confidential, true),
+            (403, None, &confidential, true),
+            // A confidential client's own secret is wrong: fixable, so not final.
+            (401, Some("invalid_client"), &confidential, false),
+            (401, None, &confidential, false),
+            // Transient.
+            (429, None, &public, false),
+            (500, None, &public, false),
+            (503, Some("invalid_client"), &public, false),
+            (400, Some("temporarily_unavailable"), &public, false),
+            (400, Some("server_error"), &public, false),
+        ];
+        for (status, code, client, permanent) in cases {
+            assert_eq!(refused_for_good(*status, *code, client), *permanent, "{status} {code:?}");
+        }
+    }
+
+    #[test]
+    fn provider_text_loses_format_characters_and_is_bounded_on_a_char_boundary() {
+        let hostile =
+            "a\u{202E}b\u{200B}c\u{2066}d\u{2069}e\u{FEFF}f\u{00AD}g\u{1b}[31mh\u{2028}i\u{E0041}j\tk\u{7f}";
+        assert_eq!(sanitize(hostile), "abcdefg[31mhijk");
+        let long = "é".repeat(500);
+        let shown = sanitize(&long);
+        assert_eq!(shown.chars().count(), MAX_SHOWN);
+        assert!(shown.ends_with('…'));
+        assert_eq!(sanitize(&shown), shown, "cleaning twice changes nothing");
+        assert_eq!(sanitize("short"), "short");
+    }
+
+    #[test]
+    fn the_redactor_hides_every_secret_of_the_request() {
+        let client = Client {
+            secret: Some(ClientSecret::new("client-s3cret")),
+            ..Client::public("https://id.example", "cli")
+        };
+        let params = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "rt-canary/+="),
+            ("code_verifier", "verifier-canary"),
+            ("scope", "openid"),
+        ];
+        let redactor = Redactor::for_request(&client, &params);
+        let shown = redactor.clean(
+            "bad refresh_token rt-canary/+= (rt-canary%2F%2B%3D) for client-s3\u{200B}cret, verifier-canary; scope openid",
+        );
+        assert_eq!(
+            shown, "bad refresh_token [redacted] ([redacted]) for [redacted], [redacted]; scope openid",
+            "parameter names and non-secret values stay"
+        );
+        // A secret that the bound would cut in half is still found.
+        let text = format!("{}rt-canary/+=", "x".repeat(MAX_SHOWN - 5));
+        assert!(!redactor.clean(&text).contains("rt-can"), "{}", redactor.clean(&text));
+        // An OAuth error leaves oauth_error already cleaned, code included.
+        let body = r#"{"error":"invalid_grant\u202e","error_description":"echo client-s3cret \u202e"}"#;
+        match oauth_error(&response(400, body), &redactor) {
+            Some(GrantError::OAuth { code, description }) => {
+                assert_eq!(code, "invalid_grant");
+                assert_eq!(description.as_deref(), Some("echo [redacted] "));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_token_type_echoing_the_new_token_is_redacted() {
+        let body = r#"{"access_token":"fresh-access-canary","token_type":"fresh-access-canary"}"#;
+        let err = parse_token_response(&response(200, body), &url(), &Redactor::default()).unwrap_err();
+        let shown = err.into_error("p", &url(), &Client::public("https://id.example", "c")).to_string();
+        assert!(!shown.contains("fresh-access-canary"), "{shown}");
     }
 }

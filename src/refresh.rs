@@ -86,10 +86,11 @@ pub fn refresh(
     (ctx.checkpoint)("refresh:before-lock")?;
     let state_dir = ctx.state_dir()?;
     let store = ctx.store()?;
+    let lock_name = store.lock_name(key);
     let _lock = match seen {
         // Someone else may be refreshing right now: wait for them, then read what they wrote.
         Some(generation) => {
-            match ProfileLock::acquire_or_wait(&state_dir, &key.entry, ctx.settings.lock_wait)? {
+            match ProfileLock::acquire_or_wait(&state_dir, &lock_name, ctx.settings.lock_wait)? {
                 Some(lock) => lock,
                 None => {
                     let after = store.load(key)?.ok_or_else(|| signed_out(key))?;
@@ -97,11 +98,11 @@ pub fn refresh(
                         ctx.log(format_args!("refresh: another process already refreshed '{}'", key.profile));
                         return settled(ctx, key, after, true);
                     }
-                    ProfileLock::acquire(&state_dir, &key.entry, ctx.settings.lock_wait)?
+                    ProfileLock::acquire(&state_dir, &lock_name, ctx.settings.lock_wait)?
                 }
             }
         }
-        None => ProfileLock::acquire(&state_dir, &key.entry, ctx.settings.lock_wait)?,
+        None => ProfileLock::acquire(&state_dir, &lock_name, ctx.settings.lock_wait)?,
     };
     let current = store.load(key)?.ok_or_else(|| signed_out(key))?;
     if seen.is_some_and(|g| g != current.generation) {
@@ -125,7 +126,13 @@ pub fn refresh(
     match (&current.refresh_token, profile.flow, &current.client_secret) {
         (Some(refresh_token), _, _) => {
             let refresh_token = refresh_token.clone();
-            let sending = Sending { key, state_dir: &state_dir, current: &current, jit: seen.is_some() };
+            let sending = Sending {
+                key,
+                state_dir: &state_dir,
+                lock_name: &lock_name,
+                current: &current,
+                jit: seen.is_some(),
+            };
             with_refresh_token(ctx, &sending, &refresh_token, &token_url, &client)
         }
         (None, Some(Flow::ClientCredentials), Some(_)) => {
@@ -158,6 +165,8 @@ pub fn refresh(
 struct Sending<'a> {
     key: &'a EntryKey,
     state_dir: &'a Path,
+    /// The credential's lock and marker name ([`crate::store::SecretStore::lock_name`]).
+    lock_name: &'a str,
     current: &'a Record,
     jit: bool,
 }
@@ -170,9 +179,9 @@ fn with_refresh_token(
     token_url: &url::Url,
     client: &Client,
 ) -> Result<Record, Error> {
-    let Sending { key, state_dir, current, .. } = *sending;
+    let Sending { key, state_dir, lock_name, current, .. } = *sending;
     let keeps = current.rotation == Some(Rotation::Keeps);
-    if InFlight::was_cut_off(state_dir, &key.entry, refresh_token.expose_secret()) {
+    if InFlight::was_cut_off(state_dir, lock_name, refresh_token.expose_secret()) {
         if keeps {
             ctx.log(format_args!(
                 "refresh: an earlier refresh was cut off; this provider keeps refresh tokens"
@@ -183,7 +192,7 @@ fn with_refresh_token(
     }
     let interrupts = ctx.interrupts();
     let critical = interrupts.critical();
-    let in_flight = InFlight::begin(state_dir, &key.entry, refresh_token.expose_secret())?;
+    let in_flight = InFlight::begin(state_dir, lock_name, refresh_token.expose_secret())?;
     let params = [("grant_type", "refresh_token"), ("refresh_token", refresh_token.expose_secret())];
     let sent = oauth::token_request(ctx, token_url, client, &params);
     (ctx.checkpoint)("refresh:answered")?;
@@ -290,7 +299,7 @@ fn spend(
     spent: Spent,
     sent: Option<(InFlight, Error)>,
 ) -> Result<Record, Error> {
-    let Sending { key, state_dir, current, jit } = *sending;
+    let Sending { key, state_dir, lock_name, current, jit } = *sending;
     let marked = Record { generation: current.generation + 1, refresh_spent: Some(spent), ..current.clone() };
     let stored = ctx.store().and_then(|store| store.save(key, &marked));
     let (in_flight, cause) = match sent {
@@ -299,7 +308,7 @@ fn spend(
     };
     match (stored, in_flight) {
         (Ok(()), Some(in_flight)) => drop(in_flight),
-        (Ok(()), None) => InFlight::clear(state_dir, &key.entry),
+        (Ok(()), None) => InFlight::clear(state_dir, lock_name),
         (Err(_), Some(in_flight)) => in_flight.keep(),
         (Err(_), None) => {}
     }

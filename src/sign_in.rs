@@ -224,9 +224,16 @@ pub fn revoke_replaced(
         .filter(|_| openid)
         .filter(|url| userinfo::confirm(ctx, &client.issuer, url, &new.access_token, name).is_ok());
     let client = Client { secret: new.client_secret.clone(), ..client.clone() };
-    if let Err(err) = oauth::revoke(ctx, &url, &client, old.expose_secret(), "refresh_token") {
-        ctx.note(format_args!("warning: could not revoke the replaced refresh token ({})", err.class()));
-        return Ok(());
+    match oauth::revoke(ctx, &url, &client, old.expose_secret(), "refresh_token") {
+        Ok(oauth::Revoked::Yes) => {}
+        Ok(oauth::Revoked::Refused { reason }) => {
+            ctx.note(format_args!("{}", oauth::refused_warning("the replaced refresh token", &reason)));
+            return Ok(());
+        }
+        Err(err) => {
+            ctx.note(format_args!("warning: could not revoke the replaced refresh token ({})", err.class()));
+            return Ok(());
+        }
     }
     let Some(userinfo_url) = checkable else { return Ok(()) };
     match userinfo::confirm(ctx, &client.issuer, &userinfo_url, &new.access_token, name) {

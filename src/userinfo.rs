@@ -24,7 +24,7 @@ pub fn confirm(
     let shown = http::redact(url);
     let rejected = |reason: String| Error::Rejected { profile: profile.to_string(), reason };
     match response.status {
-        200..=299 => Ok(account_name(&response.body)),
+        200..=299 => Ok(account_name(&response.body, token)),
         401 => Err(rejected(format!("{shown} answered 401 to the token"))),
         // A token without the scope to read userinfo is still a token the server accepted.
         403 if response.www_authenticate.as_deref().is_some_and(|h| h.contains("insufficient_scope")) => {
@@ -42,27 +42,31 @@ pub fn confirm(
 }
 
 /// The most human name in a userinfo-like JSON answer: OIDC `preferred_username`, `email`,
-/// GitHub's `login`, then `sub`.
-fn account_name(body: &[u8]) -> Option<String> {
+/// GitHub's `login`, then `sub`. Provider text, cleaned of `token` (the bearer it answered).
+fn account_name(body: &[u8], token: &AccessToken) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(body).ok()?;
     ["preferred_username", "email", "login", "sub"]
         .iter()
         .find_map(|key| value.get(key).and_then(|v| v.as_str()).filter(|s| !s.is_empty()))
-        .map(|s| s.chars().filter(|c| !c.is_control()).take(200).collect())
+        .map(|s| crate::oauth::Redactor::default().with(token.expose_secret()).clean(s))
 }
 
 #[cfg(test)]
 mod tests {
     use super::account_name;
+    use crate::secret::AccessToken;
 
     #[test]
     fn account_prefers_human_names() {
+        let token = AccessToken::new("canary-bearer-token");
         assert_eq!(
-            account_name(br#"{"sub":"1","email":"a@x","preferred_username":"al"}"#).as_deref(),
+            account_name(br#"{"sub":"1","email":"a@x","preferred_username":"al"}"#, &token).as_deref(),
             Some("al")
         );
-        assert_eq!(account_name(br#"{"sub":"1","login":"octo"}"#).as_deref(), Some("octo"));
-        assert_eq!(account_name(br#"{"sub":"1"}"#).as_deref(), Some("1"));
-        assert_eq!(account_name(b"ok"), None);
+        assert_eq!(account_name(br#"{"sub":"1","login":"octo"}"#, &token).as_deref(), Some("octo"));
+        assert_eq!(account_name(br#"{"sub":"1"}"#, &token).as_deref(), Some("1"));
+        assert_eq!(account_name(b"ok", &token), None);
+        let echoed = format!(r#"{{"preferred_username":"x{}"}}"#, token.expose_secret());
+        assert_eq!(account_name(echoed.as_bytes(), &token).as_deref(), Some("x[redacted]"));
     }
 }

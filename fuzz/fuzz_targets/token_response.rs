@@ -68,7 +68,7 @@ fn error(err: vouch::Error) {
 
 /// What `flows::device::run` does with a device authorization answer.
 fn device_authorization(response: &Response, endpoint: &Url) {
-    if let Some(err) = oauth::oauth_error(response) {
+    if let Some(err) = oauth::oauth_error(response, &oauth::Redactor::default()) {
         error(err.into_error("p", endpoint, &Client::public(CLIENT_ID)));
     }
     let _ = oauth::unexpected_status(response, endpoint).to_string();
@@ -109,7 +109,7 @@ fuzz_target!(|data: &[u8]| {
         Response { status, body: Zeroizing::new(body.to_vec()), www_authenticate: None, retry_after: None };
     let url = Url::parse("https://issuer.example/oauth/token").unwrap();
 
-    match oauth::parse_token_response(&response, &url) {
+    match oauth::parse_token_response(&response, &url, &oauth::Redactor::default()) {
         Ok(tokens) => {
             let at = tokens.access_token.expose_secret();
             assert!(
@@ -137,7 +137,8 @@ fuzz_target!(|data: &[u8]| {
             }
             let public = Client::public(CLIENT_ID);
             let confidential = Client { secret: Some(ClientSecret::new("s")), ..Client::public(CLIENT_ID) };
-            let again = oauth::parse_token_response(&response, &url).err().unwrap();
+            let again =
+                oauth::parse_token_response(&response, &url, &oauth::Redactor::default()).err().unwrap();
             error(err.into_error("p", &url, &public));
             error(again.into_error("p", &url, &confidential));
         }

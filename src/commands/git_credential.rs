@@ -1,11 +1,15 @@
 //! `vouch git-credential get|store|erase`: the git credential helper.
 //!
 //! - `get`: the profile whose hosts match the request's protocol, host (and path, when the
-//!   pattern has one) answers with `username` (the profile's git username, default `oauth2`),
-//!   `password` (the access token, refreshed just in time) and `password_expiry_utc`. If git
-//!   advertised `capability[]=authtype` and the profile wants bearer auth, it answers
-//!   `authtype=Bearer` and `credential=` instead. Unknown hosts get no answer at all, so git
-//!   falls through to its next helper.
+//!   pattern has one) answers with the access token, refreshed just in time, and
+//!   `password_expiry_utc`. When git advertised `capability[]=authtype` (git 2.46 and later)
+//!   the answer is `authtype` and `credential` (`Basic` over the profile's git username,
+//!   default `oauth2`, and the token; or `Bearer` and the token for `git_auth = "bearer"`)
+//!   with `ephemeral=true`, so that git's other helpers never keep it: `store` and `cache`
+//!   only save a username and password, and `cache` refuses ephemeral credentials outright.
+//!   An older git gets `username` and `password`; there the reset of the helper list that
+//!   `setup-git` writes is what keeps other helpers away. Unknown hosts get no answer at all,
+//!   so git falls through to its next helper.
 //! - `store`: nothing. vouch stores only what its own provider confirmed.
 //! - `erase`: git saw the token rejected. The cached access token is marked expired so the
 //!   next `get` refreshes; the refresh token is never deleted (deleting it forces a new login
@@ -25,6 +29,7 @@ use crate::lock::ProfileLock;
 use crate::record::Record;
 use crate::{identity, refresh};
 use std::io::{Read, Write};
+use zeroize::Zeroizing;
 
 /// git's own margin: answer with a token that is good for at least this long.
 const MIN_TTL: u64 = 60;
@@ -79,13 +84,19 @@ fn get(ctx: &mut Context, request: &git::Request) -> Result<Outcome, Error> {
         Err(err) => return hint(ctx, Some(&name), &err),
     };
     let token = record.access_token.expose_secret();
+    let username = profile.git_username.as_deref().unwrap_or("oauth2");
     let expiry = record.expires_at.map(|at| at.to_string());
+    let basic = Zeroizing::new(basic_credential(username, token));
     let mut answer: Vec<(&str, &str)> = Vec::new();
-    if profile.git_auth == Some(GitAuth::Bearer) && request.has_capability("authtype") {
-        answer.extend([("capability[]", "authtype"), ("authtype", "Bearer"), ("credential", token)]);
+    if request.has_capability("authtype") {
+        let (authtype, credential) = match profile.git_auth {
+            Some(GitAuth::Bearer) => ("Bearer", token),
+            _ => ("Basic", basic.as_str()),
+        };
+        answer.extend([("capability[]", "authtype"), ("authtype", authtype), ("credential", credential)]);
         answer.push(("ephemeral", "true"));
     } else {
-        answer.push(("username", profile.git_username.as_deref().unwrap_or("oauth2")));
+        answer.push(("username", username));
         answer.push(("password", token));
     }
     if let Some(expiry) = &expiry {
@@ -106,14 +117,12 @@ fn erase(ctx: &mut Context, request: &git::Request) -> Result<Outcome, Error> {
     let Ok(dir) = ctx.config_dir() else { return Ok(Outcome::Done) };
     let Ok(config) = Config::load(&dir) else { return Ok(Outcome::Done) };
     let Some((name, profile)) = find_profile(&config, request) else { return Ok(Outcome::Done) };
-    let Some(rejected) = request.get("password").or_else(|| request.get("credential")) else {
-        return Ok(Outcome::Done);
-    };
+    let Some(rejected) = rejected_token(request) else { return Ok(Outcome::Done) };
     let key = identity::resolve(ctx, &dir, &name, &profile)?;
     let store = ctx.store()?;
-    let _lock = ProfileLock::acquire(&ctx.state_dir()?, &key.entry, ctx.settings.lock_wait)?;
+    let _lock = ProfileLock::acquire(&ctx.state_dir()?, &store.lock_name(&key), ctx.settings.lock_wait)?;
     let Some(record) = store.load(&key)? else { return Ok(Outcome::Done) };
-    if record.access_token.expose_secret() != rejected {
+    if record.access_token.expose_secret() != rejected.as_str() {
         return Ok(Outcome::Done);
     }
     let now = ctx.now();
@@ -122,6 +131,29 @@ fn erase(ctx: &mut Context, request: &git::Request) -> Result<Outcome, Error> {
     store.save(&key, &expired)?;
     ctx.log(format_args!("git-credential: the access token of '{name}' was rejected; it will be refreshed"));
     Ok(Outcome::Done)
+}
+
+/// The HTTP Basic credential (RFC 7617) for `username` and `token`: base64 of `user:token`.
+fn basic_credential(username: &str, token: &str) -> String {
+    use base64::Engine;
+    let pair = Zeroizing::new(format!("{username}:{token}"));
+    base64::engine::general_purpose::STANDARD.encode(pair.as_bytes())
+}
+
+/// The token git says was rejected: its `password`, a `Bearer` credential, or the password
+/// inside a `Basic` one.
+fn rejected_token(request: &git::Request) -> Option<Zeroizing<String>> {
+    if let Some(password) = request.get("password") {
+        return Some(Zeroizing::new(password.to_string()));
+    }
+    let credential = request.get("credential")?;
+    if !request.get("authtype").is_some_and(|t| t.eq_ignore_ascii_case("basic")) {
+        return Some(Zeroizing::new(credential.to_string()));
+    }
+    use base64::Engine;
+    let decoded = Zeroizing::new(base64::engine::general_purpose::STANDARD.decode(credential).ok()?);
+    let pair = std::str::from_utf8(&decoded).ok()?;
+    pair.split_once(':').map(|(_, token)| Zeroizing::new(token.to_string()))
 }
 
 /// No answer for git, and one line for the person on stderr.

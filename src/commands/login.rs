@@ -81,10 +81,10 @@ pub fn run(args: LoginArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     // Signals wait until both writes are done, whatever the flow.
     let writing = interrupts.critical();
     let state_dir = ctx.state_dir()?;
-    let lock = ProfileLock::acquire(&state_dir, &key.entry, ctx.settings.lock_wait)?;
+    let lock = ProfileLock::acquire(&state_dir, &store.lock_name(&key), ctx.settings.lock_wait)?;
     let replaced = if switching.is_some() { None } else { load_replaceable(&store, &key)? };
     // A marker of a refresh that died mid-flight names the replaced refresh token: moot now.
-    crate::lock::InFlight::clear(&state_dir, &key.entry);
+    crate::lock::InFlight::clear(&state_dir, &store.lock_name(&key));
     record.generation = replaced.as_ref().map_or(0, |r| r.generation) + 1;
     store.save(&key, &record)?;
     if let Err(err) = Config::update(&dir, |config| {
@@ -147,7 +147,7 @@ fn retire_other_provider(ctx: &mut Context, store: &SecretStore, old_profile: &P
     for entry in [old_key.clone(), old_key.previous()] {
         let Ok(Some(old)) = store.load(&entry) else { continue };
         let revoked = match (&old.refresh_token, provider::resolve(ctx, old_profile)) {
-            (None, _) => Ok(()),
+            (None, _) => Ok(oauth::Revoked::Yes),
             (Some(token), Ok(old_provider)) => match old_provider.revoke.clone() {
                 Some(url) => {
                     let client = old_provider.client(old_profile, old.client_secret.clone());
@@ -158,7 +158,11 @@ fn retire_other_provider(ctx: &mut Context, store: &SecretStore, old_profile: &P
             (Some(_), Err(err)) => Err(err),
         };
         match revoked {
-            Ok(()) => ctx.note(format_args!(
+            Ok(oauth::Revoked::Refused { reason }) => ctx.note(format_args!(
+                "{}",
+                oauth::refused_warning(&format!("the old credential of '{name}' at {}", old_key.issuer), &reason)
+            )),
+            Ok(oauth::Revoked::Yes) => ctx.note(format_args!(
                 "'{name}' now signs in to another provider or client; its old credential was revoked at {} and \
                  deleted.",
                 old_key.issuer

@@ -4,7 +4,9 @@
 //! when the provider has a revocation endpoint; a confidential client authenticates. The
 //! local entry is deleted **in every case**: when revocation fails (offline, provider down)
 //! a warning says the token stays valid at the provider until it expires, and the command
-//! still succeeds. Idempotent: logging out of a signed-out profile is exit 0 with a note.
+//! still succeeds. A provider that refuses the revocation for good (401 to a public client
+//! on a provider that wants client authentication at `/revoke`, say) gets the same wording as
+//! in `rotate` ([`oauth::refused_warning`]). Idempotent: logging out of a signed-out profile is exit 0 with a note.
 //! The profile's non-secret settings are kept for the next login.
 
 use super::Outcome;
@@ -14,7 +16,7 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::identity;
 use crate::lock::{InFlight, ProfileLock};
-use crate::oauth;
+use crate::oauth::{self, Revoked};
 use crate::provider;
 use crate::record::Record;
 
@@ -34,7 +36,7 @@ pub fn run(args: LogoutArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     for name in names {
         let profile = &config.profiles[&name];
         let key = identity::resolve(ctx, &dir, &name, profile)?;
-        let _lock = ProfileLock::acquire(&ctx.state_dir()?, &key.entry, ctx.settings.lock_wait)?;
+        let _lock = ProfileLock::acquire(&ctx.state_dir()?, &store.lock_name(&key), ctx.settings.lock_wait)?;
         let record = match store.load(&key) {
             Ok(record) => record,
             // Unreadable, or minted for another provider than the profile now names: nothing
@@ -45,7 +47,7 @@ pub fn run(args: LogoutArgs, ctx: &mut Context) -> Result<Outcome, Error> {
         if let Some(record) = &record {
             revoke(ctx, &name, profile, record);
         }
-        InFlight::clear(&ctx.state_dir()?, &key.entry);
+        InFlight::clear(&ctx.state_dir()?, &store.lock_name(&key));
         let fallback = store.delete(&key.previous())?;
         if store.delete(&key)? || fallback {
             ctx.note(format_args!(
@@ -89,26 +91,36 @@ fn orphans(ctx: &mut Context, config: &Config) -> Result<Outcome, Error> {
 
 /// Revoke what `record` holds, best effort: failures become a warning.
 fn revoke(ctx: &mut Context, name: &str, profile: &Profile, record: &Record) {
-    if let Err(err) = try_revoke(ctx, profile, record) {
-        ctx.note(format_args!(
-            "warning: could not revoke the credential of '{name}' at the provider ({}); it stays valid there until it expires",
+    let what = format!("the credential of '{name}'");
+    match try_revoke(ctx, profile, record) {
+        Ok(Revoked::Yes) => {}
+        Ok(Revoked::Refused { reason }) => ctx.note(format_args!("{}", oauth::refused_warning(&what, &reason))),
+        Err(err) => ctx.note(format_args!(
+            "warning: could not revoke {what} at the provider ({}); it stays valid at the provider until it expires",
             err.class()
-        ));
+        )),
     }
 }
 
-fn try_revoke(ctx: &mut Context, profile: &Profile, record: &Record) -> Result<(), Error> {
+/// Revoke the refresh token, then the access token. A refusal of the first does not stop
+/// the second (a provider may revoke one type and not the other); the first refusal is
+/// reported.
+fn try_revoke(ctx: &mut Context, profile: &Profile, record: &Record) -> Result<Revoked, Error> {
     let provider = provider::resolve(ctx, profile)?;
     let Some(url) = provider.revoke.clone() else {
         ctx.log(format_args!("logout: the provider has no revocation endpoint"));
-        return Ok(());
+        return Ok(Revoked::Yes);
     };
     let client = provider.client(profile, record.client_secret.clone());
-    if let Some(refresh_token) = &record.refresh_token {
-        oauth::revoke(ctx, &url, &client, refresh_token.expose_secret(), "refresh_token")?;
-    }
+    let first = match &record.refresh_token {
+        Some(refresh_token) => {
+            oauth::revoke(ctx, &url, &client, refresh_token.expose_secret(), "refresh_token")?
+        }
+        None => Revoked::Yes,
+    };
     if !record.has_access_token() {
-        return Ok(());
+        return Ok(first);
     }
-    oauth::revoke(ctx, &url, &client, record.access_token.expose_secret(), "access_token")
+    let second = oauth::revoke(ctx, &url, &client, record.access_token.expose_secret(), "access_token")?;
+    Ok(if first == Revoked::Yes { second } else { first })
 }

@@ -12,6 +12,11 @@
 //! 4. the old grant's refresh token is revoked;
 //! 5. the fallback is deleted.
 //!
+//! A revocation the provider refuses for good ([`oauth::refused_for_good`]: a public client on
+//! a provider that wants client authentication at `/revoke`, say) finishes the rotation with a
+//! warning that the old grant stays valid at the provider until it expires. Only a transient
+//! failure (network, 5xx, 429) keeps the fallback for a later run.
+//!
 //! Interrupted anywhere, the current entry holds the old or the new credential, both usable.
 //! `status` shows an unfinished rotation (a fallback exists) and `rotate` again finishes it:
 //! if the fallback's refresh token differs from the current one it is revoked, then the
@@ -28,7 +33,7 @@ use crate::error::Error;
 use crate::flows::client_credentials;
 use crate::identity;
 use crate::lock::ProfileLock;
-use crate::oauth::{self, Client};
+use crate::oauth::{self, Client, Revoked};
 use crate::provider;
 use crate::record::Record;
 use crate::refresh;
@@ -79,7 +84,7 @@ pub fn run(args: RotateArgs, ctx: &mut Context) -> Result<Outcome, Error> {
         sign_in::sign_in(ctx, &name, &mut profile, Some(&current), &options)?;
     (ctx.checkpoint)("rotate:new-grant-obtained")?;
     {
-        let _lock = ProfileLock::acquire(&ctx.state_dir()?, &key.entry, ctx.settings.lock_wait)?;
+        let _lock = ProfileLock::acquire(&ctx.state_dir()?, &store.lock_name(&key), ctx.settings.lock_wait)?;
         let stored = store.load(&key)?;
         record.generation = stored.map_or(current.generation, |r| r.generation) + 1;
         store.save(&key, &record)?;
@@ -89,8 +94,11 @@ pub fn run(args: RotateArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     Config::update(&dir, |config| {
         config.profiles.insert(name.clone(), profile);
     })?;
-    retire_fallback(ctx, &store, &key, &provider, &client, &current, &record)?;
-    ctx.note(format_args!("Rotated '{name}': a new grant is stored and the old one was revoked."));
+    if retire_fallback(ctx, &store, &key, &provider, &client, &current, &record)? {
+        ctx.note(format_args!("Rotated '{name}': a new grant is stored and the old one was revoked."));
+    } else {
+        ctx.note(format_args!("Rotated '{name}': a new grant is stored."));
+    }
     interrupts.check()?;
     Ok(Outcome::Done)
 }
@@ -132,13 +140,20 @@ fn finish_pending(
     }
     let provider = provider::resolve(ctx, profile)?;
     let client = provider.client(profile, current.client_secret.clone());
-    retire_fallback(ctx, store, key, &provider, &client, &fallback, &current)?;
-    ctx.note(format_args!("Finished the interrupted rotation of '{name}'."));
+    if retire_fallback(ctx, store, key, &provider, &client, &fallback, &current)? {
+        ctx.note(format_args!("Finished the interrupted rotation of '{name}'."));
+    } else {
+        ctx.note(format_args!(
+            "Finished the interrupted rotation of '{name}' without revoking the old grant."
+        ));
+    }
     Ok(true)
 }
 
 /// Steps 4 and 5: revoke the old grant's refresh token, then delete the fallback. If the
-/// revocation cannot be done now, the fallback stays so that `rotate` can finish later.
+/// revocation cannot be done now, the fallback stays so that `rotate` can finish later; if the
+/// provider refuses it for good, a warning says so and the fallback goes all the same.
+/// Returns whether the old grant was revoked (or needed no revocation).
 fn retire_fallback(
     ctx: &mut Context,
     store: &SecretStore,
@@ -147,17 +162,24 @@ fn retire_fallback(
     client: &Client,
     old: &Record,
     new: &Record,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
+    let mut revoked = true;
     if let (Some(url), Some(token)) = (&provider.revoke, &old.refresh_token)
         && !new.refresh_token.as_ref().is_some_and(|t| t.same_as(token))
         && !sign_in::may_share_grant(old, new)
     {
         let url = url.clone();
-        oauth::revoke(ctx, &url, client, token.expose_secret(), "refresh_token")?;
+        if let Revoked::Refused { reason } =
+            oauth::revoke(ctx, &url, client, token.expose_secret(), "refresh_token")?
+        {
+            let what = format!("the previous credential of '{}'", key.profile);
+            ctx.note(format_args!("{}", oauth::refused_warning(&what, &reason)));
+            revoked = false;
+        }
     }
     (ctx.checkpoint)("rotate:old-revoked")?;
     store.delete(&key.previous())?;
-    Ok(())
+    Ok(revoked)
 }
 
 /// Client-credentials rotation: prove the new secret, then replace the stored one.
@@ -187,7 +209,7 @@ fn rotate_client_secret(
     let client = provider.client(profile, Some(secret.clone()));
     let (tokens, critical) =
         client_credentials::mint(ctx, name, &token_url, &client, &profile.scopes.join(" "))?;
-    let _lock = ProfileLock::acquire(&ctx.state_dir()?, &key.entry, ctx.settings.lock_wait)?;
+    let _lock = ProfileLock::acquire(&ctx.state_dir()?, &store.lock_name(key), ctx.settings.lock_wait)?;
     let current = store.load(key)?.ok_or_else(|| Error::SignedOut { profile: name.to_string() })?;
     let mut record = refresh::renewed_record(&current, tokens, ctx.now(), None);
     record.client_secret = Some(secret);

@@ -5,13 +5,22 @@
 //! helper git would otherwise inherit (a plaintext `store`, say) keeps vouch's tokens, and then
 //! set to this vouch binary. A host with a path also gets `credential.<URL>.useHttpPath`, so
 //! git sends the path to match on. `--remove` undoes both.
+//!
+//! The reset clears only what git reads before it: a helper configured later (further down
+//! the same file, or in the repository's configuration, read after the global one) still runs
+//! after vouch, and `git credential approve` hands it vouch's token. So after writing, it reads
+//! back every `credential.*helper` entry, works out the list git will run for the host
+//! ([`git::effective_helpers`]), and warns about every helper in it that is not vouch (and when
+//! a later reset drops vouch itself).
+//!
+//! git runs with the context's environment minus `VOUCH_CLIENT_SECRET`.
 
 use super::Outcome;
 use crate::cli::SetupGitArgs;
 use crate::config::Config;
 use crate::context::Context;
 use crate::error::Error;
-use crate::git::HostPattern;
+use crate::git::{self, HostPattern};
 use std::process::Command;
 
 pub fn run(args: SetupGitArgs, ctx: &mut Context) -> Result<Outcome, Error> {
@@ -48,7 +57,37 @@ pub fn run(args: SetupGitArgs, ctx: &mut Context) -> Result<Outcome, Error> {
         git(ctx, &["config", scope, &key("useHttpPath"), "true"], &[0])?;
     }
     ctx.note(format_args!("git now asks vouch (profile '{name}') for {}.", pattern.git_url()));
+    warn_about_other_helpers(ctx, &pattern, &helper)?;
     Ok(Outcome::Done)
+}
+
+/// Warn about every helper git will run for `pattern` besides vouch's own.
+fn warn_about_other_helpers(ctx: &mut Context, pattern: &HostPattern, helper: &str) -> Result<(), Error> {
+    // Exit 1 from `--get-regexp` means "no such key".
+    let listed = git_output(
+        ctx,
+        &["config", "--show-scope", "-z", "--get-regexp", r"^credential\.(.*\.)?helper$"],
+        &[0, 1],
+    )?;
+    let entries = git::HelperEntry::parse_list(&listed);
+    let effective = git::effective_helpers(&entries, pattern);
+    let url = pattern.git_url();
+    let is_vouch = |value: &str| value == helper || value == "vouch" || value.ends_with(" git-credential");
+    if !effective.iter().any(|e| is_vouch(&e.value)) {
+        ctx.note(format_args!(
+            "warning: git will not ask vouch for {url}: a later empty `helper` in git's configuration clears \
+             the list; `git config --show-scope --show-origin --get-regexp credential` shows where"
+        ));
+    }
+    for other in effective.iter().filter(|e| !is_vouch(&e.value)) {
+        ctx.note(format_args!(
+            "warning: git also runs the credential helper '{}' for {url} ({} configuration, {}), after vouch's \
+             reset; it may store vouch's tokens (git 2.46 and later mark them ephemeral, which `store` and \
+             `cache` honour). Remove it, or configure it for the hosts that need it only",
+            other.value, other.scope, other.key
+        ));
+    }
+    Ok(())
 }
 
 /// `!'/path/to/vouch' git-credential`, quoted for the shell git runs it with.
@@ -61,15 +100,20 @@ fn helper_command() -> Result<String, Error> {
 
 /// Run git with the context's environment; `ok` lists the exit codes that count as success.
 fn git(ctx: &mut Context, args: &[&str], ok: &[i32]) -> Result<(), Error> {
+    git_output(ctx, args, ok).map(drop)
+}
+
+/// Run git with the context's environment, minus vouch's own secrets; its stdout.
+fn git_output(ctx: &mut Context, args: &[&str], ok: &[i32]) -> Result<Vec<u8>, Error> {
     ctx.log(format_args!("setup-git: git {}", args[..args.len().min(4)].join(" ")));
     let output = Command::new("git")
         .args(args)
         .env_clear()
-        .envs(ctx.env.iter())
+        .envs(ctx.env.iter().filter(|(k, _)| *k != "VOUCH_CLIENT_SECRET"))
         .output()
         .map_err(|e| Error::usage(format!("cannot run git ({e}); is git installed?")))?;
     match output.status.code() {
-        Some(code) if ok.contains(&code) => Ok(()),
+        Some(code) if ok.contains(&code) => Ok(output.stdout),
         _ => Err(Error::usage(format!(
             "`git {}` failed: {}",
             args.join(" "),

@@ -51,8 +51,9 @@ pub fn run(ctx: &mut Context, request: &Request<'_>) -> Result<Obtained, Error> 
         params.push(("scope", request.scope));
     }
     let response = client.post(ctx, &device_url, &params)?;
+    let redactor = oauth::Redactor::for_request(client, &params);
     if let Some(err) =
-        oauth::oauth_error(&response).filter(|_| response.status < 500 && response.status != 429)
+        oauth::oauth_error(&response, &redactor).filter(|_| response.status < 500 && response.status != 429)
     {
         return Err(fail(err));
     }
@@ -65,7 +66,8 @@ pub fn run(ctx: &mut Context, request: &Request<'_>) -> Result<Obtained, Error> 
     };
     let auth: Authorization = serde_json::from_slice(&response.body)
         .map_err(|_| malformed("is not JSON with device_code and user_code strings"))?;
-    let user_code: String = auth.user_code.chars().filter(|c| !c.is_control()).take(64).collect();
+    let user_code: String =
+        redactor.with(auth.device_code.expose_secret()).clean(&auth.user_code).chars().take(64).collect();
     let uri = auth
         .verification_uri
         .or(auth.verification_url)

@@ -165,6 +165,12 @@ impl SecretStore {
         self.kind
     }
 
+    /// The name of `key`'s lock and in-flight marker: one per credential, and the same entry
+    /// name in another store is another credential.
+    pub fn lock_name(&self, key: &EntryKey) -> String {
+        format!("{}.{}", self.kind.id(), key.entry)
+    }
+
     /// The stored record of `key`, or `None` when the profile is signed out. A record minted
     /// for another issuer or client is refused, never returned.
     pub fn load(&self, key: &EntryKey) -> Result<Option<Record>, Error> {

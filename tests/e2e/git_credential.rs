@@ -71,6 +71,49 @@ fn bearer_is_used_only_when_git_advertises_authtype() {
 }
 
 #[test]
+fn with_authtype_a_basic_answer_is_an_ephemeral_credential_other_helpers_do_not_keep() {
+    use base64::Engine;
+    let p = FakeProvider::start();
+    let (h, access, _) = setup(&p, &["git.example.com"], "", 3600);
+    let expiry = h.stored("p").unwrap()["expires_at"].as_u64().unwrap();
+    let (code, out) =
+        get(&h, "capability[]=authtype\ncapability[]=state\nprotocol=https\nhost=git.example.com\n");
+    assert_eq!(code, 0);
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("oauth2:{access}"));
+    assert_eq!(
+        out,
+        format!(
+            "capability[]=authtype\nauthtype=Basic\ncredential={basic}\nephemeral=true\npassword_expiry_utc={expiry}\n"
+        )
+    );
+    assert!(!out.contains("password=") && !out.contains("username="), "{out}");
+
+    // git reports that credential rejected: it is recognised as ours and expired.
+    let code = h.run(
+        &["git-credential", "erase"],
+        &format!("capability[]=authtype\nauthtype=Basic\ncredential={basic}\nprotocol=https\nhost=git.example.com\n"),
+    );
+    assert_eq!(code, 0);
+    assert!(
+        h.stored("p").unwrap()["expires_at"].as_u64().unwrap() < now(),
+        "erase ignored a Basic credential"
+    );
+}
+
+#[test]
+fn an_erase_with_someone_elses_basic_credential_changes_nothing() {
+    use base64::Engine;
+    let p = FakeProvider::start();
+    let (h, _, _) = setup(&p, &["git.example.com"], "", 3600);
+    for credential in [base64::engine::general_purpose::STANDARD.encode("oauth2:other"), "%%%".to_string()] {
+        let input =
+            format!("authtype=Basic\ncredential={credential}\nprotocol=https\nhost=git.example.com\n");
+        assert_eq!(h.run(&["git-credential", "erase"], &input), 0);
+    }
+    assert_eq!(h.stored("p").unwrap()["generation"], 1);
+}
+
+#[test]
 fn unknown_hosts_and_protocols_fall_through_with_empty_output() {
     let p = FakeProvider::start();
     let (h, _, _) = setup(&p, &["git.example.com", "forge.example.com/team"], "", 3600);

@@ -33,7 +33,7 @@ impl World {
         vouch.write_profile("p", &provider.issuer());
         ss.store(
             "vouch",
-            &crate::support::entry("p"),
+            &vouch.entry_of("p"),
             &crate::support::record(&provider.issuer(), &access, &refresh, now() as i64 + ttl),
         );
         let work = tempfile::tempdir().unwrap();
@@ -58,7 +58,7 @@ impl World {
     }
 
     fn stored(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.ss.lookup("vouch", &crate::support::entry("p")).unwrap()).unwrap()
+        serde_json::from_slice(&self.ss.lookup("vouch", &self.vouch.entry_of("p")).unwrap()).unwrap()
     }
 }
 
@@ -107,7 +107,7 @@ fn an_expiring_token_is_refreshed_just_in_time_for_git() {
     // Later, the token is about to expire: the next fetch refreshes first.
     let mut record = w.stored();
     record["expires_at"] = serde_json::json!(now() + 10);
-    w.ss.store("vouch", &crate::support::entry("p"), record.to_string().as_bytes());
+    w.ss.store("vouch", &w.vouch.entry_of("p"), record.to_string().as_bytes());
     ok(&w.git(&w.work.path().join("clone"), &["fetch"]));
     let fresh = w.stored()["access_token"].as_str().unwrap().to_string();
     assert_ne!(fresh, access);
@@ -216,4 +216,78 @@ fn a_git_credential_vouch_link_works_as_credential_helper_vouch() {
     ok(&out);
     let last = w.server.seen().into_iter().rev().find(|s| s.authorized).unwrap();
     assert_eq!(last.password.as_deref(), Some(access.as_str()));
+}
+
+/// `credential.helper = store`, the plaintext helper many people have, configured globally
+/// before `setup-git` (the reset clears it) and then in the repository (read after vouch's
+/// entry, so git does run it): the token must never reach `~/.git-credentials`.
+#[test]
+fn a_storing_helper_beside_vouch_never_keeps_the_token() {
+    let (w, access, _) = World::new(3600);
+    let home = w
+        .vouch
+        .command(&[])
+        .get_envs()
+        .find(|(k, _)| *k == "HOME")
+        .and_then(|(_, v)| v.map(std::path::PathBuf::from))
+        .expect("vouch and git get a private HOME");
+    let credentials = home.join(".git-credentials");
+    ok(&w.git(w.work.path(), &["config", "--global", "credential.helper", "store"]));
+    let host = format!("http://{}", w.server.host());
+    let run = w.vouch.run(&["setup-git", "--host", &host, "--profile", "p"]);
+    run.expect(0);
+    assert!(!run.stderr.contains("warning"), "the reset covers a helper read before it: {}", run.stderr);
+
+    ok(&w.git(w.work.path(), &["clone", &w.server.url("repo.git"), "clone"]));
+    let clone = w.work.path().join("clone");
+    // Now a storing helper that git reads after vouch's entry: setup-git says so.
+    ok(&w.git(&clone, &["config", "--local", "credential.helper", "store"]));
+    let out = w.vouch.command(&["setup-git", "--host", &host, "--profile", "p"]).current_dir(&clone).output();
+    let out = out.expect("run vouch");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning: git also runs the credential helper 'store'")
+            && stderr.contains("local configuration, credential.helper"),
+        "{stderr}"
+    );
+
+    // git runs `store` after vouch for the fetch and the push, and approves the credential.
+    ok(&w.git(&clone, &["fetch"]));
+    std::fs::write(clone.join("new.txt"), "hello").unwrap();
+    ok(&w.git(&clone, &["add", "new.txt"]));
+    ok(&w.git(&clone, &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-m", "new"]));
+    ok(&w.git(&clone, &["push", "origin", "HEAD:main"]));
+    assert_eq!(w.server.commit_count("repo.git"), 2, "the push did not land");
+    let authorized: Vec<_> = w.server.seen().into_iter().filter(|s| s.authorized).collect();
+    assert!(authorized.len() >= 3, "clone, fetch and push all authenticated: {}", authorized.len());
+    assert!(authorized.iter().all(|s| s.password.as_deref() == Some(access.as_str())));
+    assert!(authorized.iter().all(|s| s.username.as_deref() == Some("oauth2")));
+    let stored = std::fs::read_to_string(&credentials).unwrap_or_default();
+    assert!(!stored.contains(&access), "the token is in {}: {stored}", credentials.display());
+    crate::support::assert_no_file_contains(&home, &[access.as_str()]);
+}
+
+/// The `git` that `setup-git` runs gets the environment without `VOUCH_CLIENT_SECRET`.
+#[test]
+fn setup_git_does_not_hand_the_client_secret_to_git() {
+    let (mut w, _, _) = World::new(3600);
+    let bin = tempfile::tempdir().unwrap();
+    let log = bin.path().join("env.log");
+    let wrapper = bin.path().join("git");
+    std::fs::write(
+        &wrapper,
+        format!("#!/bin/sh\nenv >> '{}'\nexec '{}' \"$@\"\n", log.display(), w.server.git().display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.path().display(), std::env::var("PATH").unwrap_or_default());
+    w.vouch.set_env("PATH", &path);
+    w.vouch.set_env("VOUCH_CLIENT_SECRET", "canary-client-secret-for-git");
+    w.setup_git();
+    let seen = std::fs::read_to_string(&log).expect("setup-git ran git through the wrapper");
+    assert!(seen.contains("GIT_CONFIG_NOSYSTEM=1"), "the wrapper saw git's environment: {seen}");
+    assert!(!seen.contains("canary-client-secret-for-git"), "git inherited VOUCH_CLIENT_SECRET");
+    assert!(!seen.contains("VOUCH_CLIENT_SECRET"), "{seen}");
 }

@@ -7,7 +7,7 @@
 use crate::support::fake_provider::{self, FakeProvider, Fault};
 use crate::support::in_process::{Harness, now};
 use crate::support::secret_service::SecretService;
-use crate::support::{Running, Vouch, entry, record, remove_user_keys, unique_profile, user_keys};
+use crate::support::{Running, Vouch, record, remove_user_keys, unique_profile, user_keys};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use vouch::store::StoreKind;
@@ -31,7 +31,7 @@ fn expired_session(p: &FakeProvider) -> (SecretService, Vouch, String) {
     let vouch = Vouch::new("secret-service", ss.env());
     let (access, refresh) = p.issue_grant("alice", "openid offline_access");
     vouch.write_profile("p", &p.issuer());
-    ss.store("vouch", &entry("p"), &record(&p.issuer(), &access, &refresh, now() as i64 - 10));
+    ss.store("vouch", &vouch.entry_of("p"), &record(&p.issuer(), &access, &refresh, now() as i64 - 10));
     (ss, vouch, refresh)
 }
 
@@ -150,7 +150,7 @@ fn a_rotated_credential_too_large_for_the_store_keeps_its_refresh_token_and_is_n
     let vouch = Vouch::new("keyutils", vec![]);
     let (access, refresh) = p.issue_grant("alice", "openid offline_access");
     vouch.write_profile(&name, &p.issuer());
-    seed_user_key(&entry(&name), &record(&p.issuer(), &access, &refresh, now() as i64 - 10));
+    seed_user_key(&vouch.entry_of(&name), &record(&p.issuer(), &access, &refresh, now() as i64 - 10));
     // From now on the provider's access tokens are larger than a kernel key can hold.
     p.set_config(|c| c.access_token_padding = 40_000);
 

@@ -15,15 +15,14 @@ fn expired_session(ss: &SecretService, provider: &FakeProvider) -> (Vouch, Strin
     vouch.write_profile("p", &provider.issuer());
     ss.store(
         "vouch",
-        &crate::support::entry("p"),
+        &vouch.entry_of("p"),
         &crate::support::record(&provider.issuer(), &access, &refresh, now() as i64 - 10),
     );
     (vouch, refresh)
 }
 
-fn stored(ss: &SecretService) -> serde_json::Value {
-    serde_json::from_slice(&ss.lookup("vouch", &crate::support::entry("p")).expect("a stored record"))
-        .unwrap()
+fn stored(ss: &SecretService, vouch: &Vouch) -> serde_json::Value {
+    serde_json::from_slice(&ss.lookup("vouch", &vouch.entry_of("p")).expect("a stored record")).unwrap()
 }
 
 #[test]
@@ -52,7 +51,7 @@ fn a_storm_of_32_processes_costs_exactly_one_refresh() {
     );
     assert!(provider.is_access_token_active(first.trim()));
     assert_eq!(provider.token_requests("refresh_token").len(), 1, "the provider saw more than one refresh");
-    assert_eq!(stored(&ss)["generation"], 2);
+    assert_eq!(stored(&ss, &vouch)["generation"], 2);
     assert!(!provider.is_refresh_token_active(&old_refresh));
 
     // The grant survived: a refresh afterwards still works.
@@ -79,7 +78,7 @@ fn sigterm_during_a_refresh_still_stores_the_new_token() {
     assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(143), "{}", String::from_utf8_lossy(&out.stderr));
-    let record = stored(&ss);
+    let record = stored(&ss, &vouch);
     assert_eq!(record["generation"], 2, "the refreshed credential was lost");
     let new_refresh = record["refresh_token"].as_str().unwrap();
     assert!(provider.is_refresh_token_active(new_refresh));

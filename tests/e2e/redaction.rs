@@ -201,7 +201,7 @@ fn a_panic_holding_a_secret_prints_none_of_it() {
     s.vouch.write_profile("p", &s.provider.issuer());
     s.ss.store(
         "vouch",
-        &crate::support::entry("p"),
+        &s.vouch.entry_of("p"),
         &crate::support::record(
             &s.provider.issuer(),
             &access,

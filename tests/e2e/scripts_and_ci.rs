@@ -17,7 +17,7 @@ fn signed_in() -> (SecretService, FakeProvider, Vouch, String) {
     vouch.write_profile("p", &provider.issuer());
     ss.store(
         "vouch",
-        &crate::support::entry("p"),
+        &vouch.entry_of("p"),
         &crate::support::record(&provider.issuer(), &access, &refresh, now() as i64 + 3600),
     );
     (ss, provider, vouch, access)

@@ -83,7 +83,7 @@ impl World {
         if !self.rotating {
             record["rotation"] = "keeps".into();
         }
-        self.ss.store("vouch", &crate::support::entry("p"), record.to_string().as_bytes());
+        self.ss.store("vouch", &self.vouch.entry_of("p"), record.to_string().as_bytes());
     }
 
     fn stored_refresh(&self, name: &str) -> Option<String> {

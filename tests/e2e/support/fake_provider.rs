@@ -67,6 +67,17 @@ pub enum AuthorizeMode {
     WrongState,
 }
 
+/// How `/revoke` treats a public client (one that authenticates with `client_id` alone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RevocationAuth {
+    /// Public clients may revoke their tokens (RFC 7009 §2.1 allows it).
+    Optional,
+    /// Client authentication is required: 401 with `{"error":"invalid_client"}`.
+    RequiredJson,
+    /// Client authentication is required: a bare 401, no body.
+    RequiredBare,
+}
+
 /// Provider behaviour. Every field can be changed while running with
 /// [`FakeProvider::set_config`].
 #[derive(Clone, Debug)]
@@ -96,6 +107,12 @@ pub struct Config {
     pub omit_access_token: bool,
     pub userinfo_enabled: bool,
     pub revocation_enabled: bool,
+    /// Whether `/revoke` refuses public clients ("revocation requires client auth").
+    pub revocation_auth: RevocationAuth,
+    /// Every OAuth error's `error_description` (at `/token`, `/device` and `/revoke`) carries a
+    /// right-to-left override (U+202E), a zero-width space, and echoes the secrets the client
+    /// sent: a hostile or careless provider.
+    pub hostile_error_description: bool,
     /// `token_endpoint_auth_methods_supported`, also enforced.
     pub auth_methods: Vec<String>,
     pub authorize_mode: AuthorizeMode,
@@ -125,6 +142,8 @@ impl Default for Config {
             omit_access_token: false,
             userinfo_enabled: true,
             revocation_enabled: true,
+            revocation_auth: RevocationAuth::Optional,
+            hostile_error_description: false,
             auth_methods: ["client_secret_basic", "client_secret_post", "none"].map(String::from).to_vec(),
             authorize_mode: AuthorizeMode::Approve,
             refresh_token_expires_in: None,
@@ -1635,8 +1654,27 @@ fn token_endpoint(state: &mut State, issuer: &str, request: &Request) -> Respons
     let style = Style::for_request(&state.config, request);
     match token_grant(state, issuer, request) {
         Ok(issued) => token_success(state, style, issued),
-        Err(error) => style.error(error),
+        Err(error) => style.error(hostile(state, request, error)),
     }
+}
+
+/// With [`Config::hostile_error_description`], an error description that tries to fool a
+/// terminal (U+202E, U+200B) and echoes every secret the client sent.
+fn hostile(state: &State, request: &Request, mut error: OAuthError) -> OAuthError {
+    if !state.config.hostile_error_description {
+        return error;
+    }
+    let mut echoed = String::new();
+    for key in ["refresh_token", "client_secret", "code", "code_verifier", "device_code", "token"] {
+        if let Some(value) = request.form_value(key) {
+            let _ = write!(echoed, " {key}={value}");
+        }
+    }
+    if let Some((_, secret)) = request.basic_auth() {
+        let _ = write!(echoed, " basic={secret}");
+    }
+    error.description = format!("\u{202E}evil\u{200B} {}{echoed}", error.description);
+    error
 }
 
 fn token_grant(state: &mut State, issuer: &str, request: &Request) -> Result<Issued, OAuthError> {
@@ -1920,7 +1958,7 @@ fn device_authorization(state: &mut State, issuer: &str, request: &Request) -> R
     });
     let (form, client) = match client {
         Ok(found) => found,
-        Err(error) => return style.error(error),
+        Err(error) => return style.error(hostile(state, request, error)),
     };
     let device_code = state.secret("dc");
     let user_code = state.new_user_code();
@@ -2028,13 +2066,20 @@ fn revoke_endpoint(state: &mut State, request: &Request) -> Response {
     let style = Style::standard();
     match revoke(state, request) {
         Ok(()) => Response::new(200).header("Cache-Control", "no-store"),
-        Err(error) => style.error(error),
+        Err(error) if error.status == 401 && state.config.revocation_auth == RevocationAuth::RequiredBare => {
+            Response::new(401).header("WWW-Authenticate", "Basic realm=\"fake-provider\"")
+        }
+        Err(error) => style.error(hostile(state, request, error)),
     }
 }
 
 fn revoke(state: &mut State, request: &Request) -> Result<(), OAuthError> {
     let form = Form::from_request(request)?;
     let client = authenticate_client(state, request, &form)?;
+    let public = client.as_ref().is_none_or(|c| !c.confidential);
+    if public && state.config.revocation_auth != RevocationAuth::Optional {
+        return Err(OAuthError::invalid_client("client authentication is required to revoke tokens", false));
+    }
     let token = form.require("token")?;
     let mismatch = || OAuthError::new("unauthorized_client", "token was issued to another client");
     if let Some(entry) = state.refresh.get(token) {

@@ -158,27 +158,26 @@ pub fn read_if_exists(path: &Path) -> Option<String> {
     std::fs::read_to_string(path).ok()
 }
 
-/// The credential id of every profile a test writes by hand ([`Vouch::write_profile`]).
+/// The credential id of profiles written by hand for in-process harnesses, which keep their
+/// locks in a private state directory.
 pub const SEEDED_ID: &str = "5eed000000000001";
 
 impl Vouch {
     /// Add profile `name` for `issuer` (client `cli`, device flow) to config.toml, mode 0600, as
-    /// a login would have written it; its credential id is [`SEEDED_ID`].
+    /// a login would have written it, with a credential id of its own: tests run in parallel
+    /// and share this user's state directory, where locks are named after the entry.
     pub fn write_profile(&self, name: &str, issuer: &str) {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let id = format!("{:08x}{:08x}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
         use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
         std::fs::DirBuilder::new().recursive(true).mode(0o700).create(self.config_dir()).unwrap();
         let mut text = std::fs::read_to_string(self.config_file()).unwrap_or_default();
         text.push_str(&format!(
-            "[profiles.{name}]\nissuer = \"{issuer}\"\nclient_id = \"cli\"\nflow = \"device\"\ncredential_id = \"{SEEDED_ID}\"\n\n"
+            "[profiles.{name}]\nissuer = \"{issuer}\"\nclient_id = \"cli\"\nflow = \"device\"\ncredential_id = \"{id}\"\n\n"
         ));
         std::fs::write(self.config_file(), text).unwrap();
         std::fs::set_permissions(self.config_file(), std::fs::Permissions::from_mode(0o600)).unwrap();
     }
-}
-
-/// The store entry of a profile written by [`Vouch::write_profile`].
-pub fn entry(name: &str) -> String {
-    format!("{name}~{SEEDED_ID}")
 }
 
 /// The store entry of profile `name` as the config in `config_dir` names it (after a login,
