@@ -161,9 +161,14 @@ pub struct LoginArgs {
     #[arg(long, group = "flow")]
     pub device: bool,
 
-    /// Authorization code with PKCE in the system browser, redirected to 127.0.0.1
+    /// Authorization code with PKCE in the system browser, redirected to a loopback address
     #[arg(long, group = "flow")]
     pub browser: bool,
+
+    /// Browser sign-in without a local browser (over ssh): print the URL, then read back the
+    /// address the browser was sent to, pasted on the terminal; implies --browser
+    #[arg(long, conflicts_with_all = ["device", "client_credentials", "with_token"])]
+    pub paste: bool,
 
     /// Sign in as a confidential client (CI, service accounts); the client secret comes from
     /// VOUCH_CLIENT_SECRET, stdin, or a hidden prompt, never the command line
@@ -203,6 +208,17 @@ pub struct LoginArgs {
     /// Revocation endpoint (RFC 7009), for providers without discovery
     #[arg(long, value_name = "URL")]
     pub revoke_url: Option<String>,
+
+    /// Browser redirect URI exactly as registered at the provider: http://127.0.0.1, [::1] or
+    /// localhost, a port (or none for any free one) and a path; saved in the profile
+    #[arg(long, value_name = "URL")]
+    pub redirect_uri: Option<String>,
+
+    /// Fixed port for the browser redirect (http://127.0.0.1:PORT/callback, or the saved
+    /// redirect URI with this port); saved in the profile
+    #[arg(long, value_name = "PORT", conflicts_with = "redirect_uri",
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub redirect_port: Option<u16>,
 
     /// Userinfo endpoint, or any URL that answers 2xx to a valid bearer token; used to confirm
     /// tokens before storing them

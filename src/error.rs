@@ -31,7 +31,7 @@ pub mod exit {
         (INTERNAL, "unexpected internal error", "report it"),
         (
             USAGE,
-            "usage or configuration error (bad flags, unknown profile, invalid config file, plain-http URL, a prompt that --no-input forbids)",
+            "usage or configuration error (bad flags, unknown profile, invalid config file, plain-http URL, a prompt that --no-input forbids, a fixed browser redirect port in use)",
             "fix the command or config",
         ),
         (SIGNED_OUT, "signed out: no credential stored for the profile (a normal state)", "vouch login NAME"),
@@ -88,6 +88,11 @@ pub enum Error {
     Config { path: String, reason: String },
     /// A URL the user gave is not https and not loopback. Exit 2; use https.
     InsecureUrl { url: String },
+    /// The browser flow's fixed redirect port is taken (by another program, or another login
+    /// still waiting). Exit 2, not 5: the port is the profile's configuration, so retrying
+    /// alone rarely helps; free the port, or register another redirect URI at the provider and
+    /// pass it with `--redirect-uri`.
+    PortInUse { address: String },
 
     // ----- exit 3: signed out ------------------------------------------------------------
     /// No credential is stored for the profile: the normal signed-out state. Exit 3; run
@@ -152,7 +157,8 @@ impl Error {
             | Error::UnknownProfile { .. }
             | Error::NoDefaultProfile { .. }
             | Error::Config { .. }
-            | Error::InsecureUrl { .. } => exit::USAGE,
+            | Error::InsecureUrl { .. }
+            | Error::PortInUse { .. } => exit::USAGE,
             Error::SignedOut { .. } | Error::NoProfiles => exit::SIGNED_OUT,
             Error::Rejected { .. } => exit::REJECTED,
             Error::Unavailable { .. } => exit::UNAVAILABLE,
@@ -216,6 +222,12 @@ impl fmt::Display for Error {
                 f,
                 "{url} is not https; vouch sends credentials only over https, or plain http to a loopback address (127.0.0.1, [::1], localhost)"
             ),
+            Error::PortInUse { address } => write!(
+                f,
+                "cannot listen on {address} for the browser redirect: the port is in use (by another program, \
+                 or another vouch login still waiting); free it, or register another redirect URI at the provider \
+                 and pass it with --redirect-uri"
+            ),
             Error::SignedOut { profile } => {
                 write!(f, "profile '{profile}' is signed out; run `vouch login {profile}`")
             }
@@ -277,6 +289,7 @@ mod tests {
             (Error::NoDefaultProfile { known: vec![] }, 2),
             (Error::Config { path: "p".into(), reason: "r".into() }, 2),
             (Error::InsecureUrl { url: "http://x".into() }, 2),
+            (Error::PortInUse { address: "127.0.0.1:8400".into() }, 2),
             (Error::SignedOut { profile: "p".into() }, 3),
             (Error::NoProfiles, 3),
             (Error::Rejected { profile: "p".into(), reason: "r".into() }, 4),
