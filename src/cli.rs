@@ -72,6 +72,8 @@ pub enum Command {
         reuse them, and the profile's flow.\n\n\
         Examples:\n  vouch login work --issuer https://login.example.com --client-id cli\n  \
         vouch login gh --provider github --client-id Iv1.0123456789abcdef\n  \
+        vouch login okta --browser --redirect-uri http://localhost:8400/callback\n  \
+        vouch login work --paste   # over ssh, when the provider has no device flow\n  \
         printf %s \"$SECRET\" | vouch login ci --issuer https://login.example.com --client-id svc --client-credentials\n  \
         printf %s \"$TOKEN\" | vouch login work --with-token")]
     Login(LoginArgs),
