@@ -12,6 +12,7 @@ use crate::support::secret_service::SecretService;
 use crate::support::{Running, Vouch, launch_page_url};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use url::Url;
@@ -87,16 +88,18 @@ fn approve_and_return(url: &str, via: Option<&str>) -> Option<u16> {
 }
 
 /// Connections that trickle one byte of a request every `gap`, reconnecting whenever vouch
-/// drops them, until `stop`.
-fn trickler(addr: SocketAddr, gap: Duration, stop: Instant) {
+/// drops them, until `stop` or the test says `done` (so no other test's listener, on a reused
+/// port, gets them).
+fn trickler(addr: SocketAddr, gap: Duration, stop: Instant, done: Arc<AtomicBool>) {
     std::thread::spawn(move || {
-        while Instant::now() < stop {
+        let stop = || Instant::now() >= stop || done.load(Ordering::SeqCst);
+        while !stop() {
             let Ok(mut stream) = TcpStream::connect(addr) else {
                 std::thread::sleep(gap);
                 continue;
             };
             for byte in b"GET /callback?state=".iter().cycle() {
-                if Instant::now() >= stop || stream.write_all(&[*byte]).is_err() {
+                if stop() || stream.write_all(&[*byte]).is_err() {
                     break;
                 }
                 std::thread::sleep(gap);
@@ -394,19 +397,27 @@ fn a_trickling_connection_does_not_hold_up_the_real_callback() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let statuses = Arc::new(Mutex::new(Vec::new()));
     let recorded = statuses.clone();
+    let done = Arc::new(AtomicBool::new(false));
+    let stop = done.clone();
     let started = Instant::now();
     let code = h.run_with(&strs(&browser_login(&p, &[])), "", |ctx| {
         ctx.open_browser = browser(&seen, move |url| {
             let addr = redirect_addr(&url);
             // Another local user: a connection trickling a byte every 200 ms for a minute,
             // and more idle connections than vouch holds at once.
-            trickler(addr, Duration::from_millis(200), Instant::now() + Duration::from_secs(60));
+            trickler(
+                addr,
+                Duration::from_millis(200),
+                Instant::now() + Duration::from_secs(60),
+                stop.clone(),
+            );
             let idle: Vec<TcpStream> = (0..40).filter_map(|_| TcpStream::connect(addr).ok()).collect();
             std::thread::sleep(Duration::from_millis(300));
             recorded.lock().unwrap().push(approve_and_return(&url, None));
             drop(idle);
         })
     });
+    done.store(true, Ordering::SeqCst);
     assert_eq!(code, 0, "{}", h.stderr.text());
     assert_eq!(*statuses.lock().unwrap(), vec![Some(200)], "the browser was not answered");
     assert!(h.stored("p").is_some());
@@ -419,13 +430,17 @@ fn timeout_bounds_the_whole_login_even_with_a_trickler() {
     let p = provider(fake_provider::Config::default());
     let h = Harness::new(StoreKind::Mock);
     let seen = Arc::new(Mutex::new(Vec::new()));
+    let done = Arc::new(AtomicBool::new(false));
+    let stop = done.clone();
     let started = Instant::now();
     let code = h.run_with(&strs(&browser_login(&p, &["--timeout", "5"])), "", |ctx| {
-        ctx.open_browser = browser(&seen, |url| {
-            trickler(redirect_addr(&url), Duration::from_secs(2), Instant::now() + Duration::from_secs(90));
+        ctx.open_browser = browser(&seen, move |url| {
+            let end = Instant::now() + Duration::from_secs(90);
+            trickler(redirect_addr(&url), Duration::from_secs(2), end, stop.clone());
         })
     });
     let elapsed = started.elapsed();
+    done.store(true, Ordering::SeqCst);
     assert_eq!(code, 10, "{}", h.stderr.text());
     assert!(h.stderr.text().contains("--timeout"), "{}", h.stderr.text());
     assert!(elapsed < Duration::from_secs(15), "--timeout 5 took {elapsed:?}");
