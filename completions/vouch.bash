@@ -353,7 +353,7 @@ _vouch() {
             return 0
             ;;
         vouch__subcmd__login)
-            opts="-v -h -V --issuer --client-id --scope --provider --device --browser --client-credentials --with-token --no-open --timeout --confidential --token-url --device-url --auth-url --revoke-url --userinfo-url --json --store --config-dir --verbose --no-input --help --version"
+            opts="-v -h -V --issuer --client-id --scope --provider --device --browser --paste --client-credentials --with-token --no-open --timeout --confidential --token-url --device-url --auth-url --revoke-url --redirect-uri --redirect-port --userinfo-url --json --store --config-dir --verbose --no-input --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -392,6 +392,14 @@ _vouch() {
                     return 0
                     ;;
                 --revoke-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redirect-uri)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redirect-port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

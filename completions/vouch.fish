@@ -54,6 +54,8 @@ complete -c vouch -n "__fish_vouch_using_subcommand login" -l token-url -d 'Toke
 complete -c vouch -n "__fish_vouch_using_subcommand login" -l device-url -d 'Device authorization endpoint, for providers without discovery' -r
 complete -c vouch -n "__fish_vouch_using_subcommand login" -l auth-url -d 'Authorization endpoint, for providers without discovery' -r
 complete -c vouch -n "__fish_vouch_using_subcommand login" -l revoke-url -d 'Revocation endpoint (RFC 7009), for providers without discovery' -r
+complete -c vouch -n "__fish_vouch_using_subcommand login" -l redirect-uri -d 'Browser redirect URI exactly as registered at the provider: http://127.0.0.1, [::1] or localhost, a port (or none for any free one) and a path; saved in the profile' -r
+complete -c vouch -n "__fish_vouch_using_subcommand login" -l redirect-port -d 'Fixed port for the browser redirect (http://127.0.0.1:PORT/callback, or the saved redirect URI with this port); saved in the profile' -r
 complete -c vouch -n "__fish_vouch_using_subcommand login" -l userinfo-url -d 'Userinfo endpoint, or any URL that answers 2xx to a valid bearer token; used to confirm tokens before storing them' -r
 complete -c vouch -n "__fish_vouch_using_subcommand login" -l store -d 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows' -r -f -a "auto\t'The platform\'s store: Keychain, Credential Manager, or on Linux the Secret Service when a session bus answers, else kernel keyutils'
 secret-service\t'freedesktop Secret Service over D-Bus (GNOME Keyring, KeePassXC, KWallet)'
@@ -62,7 +64,8 @@ keychain\t'macOS Keychain'
 windows\t'Windows Credential Manager'"
 complete -c vouch -n "__fish_vouch_using_subcommand login" -l config-dir -d 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]' -r -F
 complete -c vouch -n "__fish_vouch_using_subcommand login" -l device -d 'Device authorization (RFC 8628): show a code to enter on another device [default when the provider offers it]'
-complete -c vouch -n "__fish_vouch_using_subcommand login" -l browser -d 'Authorization code with PKCE in the system browser, redirected to 127.0.0.1'
+complete -c vouch -n "__fish_vouch_using_subcommand login" -l browser -d 'Authorization code with PKCE in the system browser, redirected to a loopback address'
+complete -c vouch -n "__fish_vouch_using_subcommand login" -l paste -d 'Browser sign-in without a local browser (over ssh): print the URL, then read back the address the browser was sent to, pasted on the terminal; implies --browser'
 complete -c vouch -n "__fish_vouch_using_subcommand login" -l client-credentials -d 'Sign in as a confidential client (CI, service accounts); the client secret comes from VOUCH_CLIENT_SECRET, stdin, or a hidden prompt, never the command line'
 complete -c vouch -n "__fish_vouch_using_subcommand login" -l with-token -d 'Store an existing access token read from stdin (or a hidden prompt), once the provider accepts it'
 complete -c vouch -n "__fish_vouch_using_subcommand login" -l no-open -d 'Do not open a browser (the URL is printed on stderr either way)'

@@ -72,6 +72,8 @@ pub enum Command {
         reuse them, and the profile's flow.\n\n\
         Examples:\n  vouch login work --issuer https://login.example.com --client-id cli\n  \
         vouch login gh --provider github --client-id Iv1.0123456789abcdef\n  \
+        vouch login okta --browser --redirect-uri http://localhost:8400/callback\n  \
+        vouch login work --paste   # over ssh, when the provider has no device flow\n  \
         printf %s \"$SECRET\" | vouch login ci --issuer https://login.example.com --client-id svc --client-credentials\n  \
         printf %s \"$TOKEN\" | vouch login work --with-token")]
     Login(LoginArgs),
@@ -161,9 +163,14 @@ pub struct LoginArgs {
     #[arg(long, group = "flow")]
     pub device: bool,
 
-    /// Authorization code with PKCE in the system browser, redirected to 127.0.0.1
+    /// Authorization code with PKCE in the system browser, redirected to a loopback address
     #[arg(long, group = "flow")]
     pub browser: bool,
+
+    /// Browser sign-in without a local browser (over ssh): print the URL, then read back the
+    /// address the browser was sent to, pasted on the terminal; implies --browser
+    #[arg(long, conflicts_with_all = ["device", "client_credentials", "with_token"])]
+    pub paste: bool,
 
     /// Sign in as a confidential client (CI, service accounts); the client secret comes from
     /// VOUCH_CLIENT_SECRET, stdin, or a hidden prompt, never the command line
@@ -203,6 +210,17 @@ pub struct LoginArgs {
     /// Revocation endpoint (RFC 7009), for providers without discovery
     #[arg(long, value_name = "URL")]
     pub revoke_url: Option<String>,
+
+    /// Browser redirect URI exactly as registered at the provider: http://127.0.0.1, [::1] or
+    /// localhost, a port (or none for any free one) and a path; saved in the profile
+    #[arg(long, value_name = "URL")]
+    pub redirect_uri: Option<String>,
+
+    /// Fixed port for the browser redirect (http://127.0.0.1:PORT/callback, or the saved
+    /// redirect URI with this port); saved in the profile
+    #[arg(long, value_name = "PORT", conflicts_with = "redirect_uri",
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub redirect_port: Option<u16>,
 
     /// Userinfo endpoint, or any URL that answers 2xx to a valid bearer token; used to confirm
     /// tokens before storing them

@@ -11,6 +11,7 @@
 //! client_id = "cli"
 //! scopes = ["openid", "offline_access"]
 //! userinfo_url = "https://login.example.com/me"   # optional endpoint overrides
+//! redirect_uri = "http://localhost:8400/callback" # optional fixed browser redirect
 //! ```
 
 use crate::env::Env;
@@ -60,6 +61,10 @@ pub struct Profile {
     /// Where tokens are verified (the userinfo endpoint, or `--verify-url`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userinfo_url: Option<String>,
+    /// The browser flow's loopback redirect URI, for providers that match the registered one
+    /// exactly (`http://localhost:8400/callback`); without a port, any free port is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
     /// Git hosts this profile answers for as a credential helper (`setup-git` adds them):
     /// `HOST[:PORT][/PATH]`, or `http://HOST[:PORT]` for loopback.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

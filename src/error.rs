@@ -31,7 +31,7 @@ pub mod exit {
         (INTERNAL, "unexpected internal error", "report it"),
         (
             USAGE,
-            "usage or configuration error (bad flags, unknown profile, invalid config file, plain-http URL, a prompt that --no-input forbids, a config or lock location another user controls, a credential minted for another provider)",
+            "usage or configuration error (bad flags, unknown profile, invalid config file, plain-http URL, a prompt that --no-input forbids, a fixed browser redirect port in use, a config or lock location another user controls, a credential minted for another provider)",
             "fix the command or config",
         ),
         (SIGNED_OUT, "signed out: no credential stored for the profile (a normal state)", "vouch login NAME"),
@@ -96,6 +96,11 @@ pub enum Error {
     /// names (its config was edited). It is never sent to the new one. Exit 2; `vouch login
     /// NAME` signs in to the new provider and starts clean.
     ForeignCredential { profile: String, minted_for: String, configured: String },
+    /// The browser flow's fixed redirect port is taken (by another program, or another login
+    /// still waiting). Exit 2, not 5: the port is the profile's configuration, so retrying
+    /// alone rarely helps; free the port, or register another redirect URI at the provider and
+    /// pass it with `--redirect-uri`.
+    PortInUse { address: String },
 
     // ----- exit 3: signed out ------------------------------------------------------------
     /// No credential is stored for the profile: the normal signed-out state. Exit 3; run
@@ -162,7 +167,8 @@ impl Error {
             | Error::Config { .. }
             | Error::InsecureUrl { .. }
             | Error::UnsafeLocation { .. }
-            | Error::ForeignCredential { .. } => exit::USAGE,
+            | Error::ForeignCredential { .. }
+            | Error::PortInUse { .. } => exit::USAGE,
             Error::SignedOut { .. } | Error::NoProfiles => exit::SIGNED_OUT,
             Error::Rejected { .. } => exit::REJECTED,
             Error::Unavailable { .. } => exit::UNAVAILABLE,
@@ -237,6 +243,12 @@ impl fmt::Display for Error {
                 f,
                 "the credential stored for '{profile}' was issued by {minted_for}, but the profile now names {configured}; vouch never sends a credential to another provider or client. Run `vouch login {profile}` to sign in to {configured}"
             ),
+            Error::PortInUse { address } => write!(
+                f,
+                "cannot listen on {address} for the browser redirect: the port is in use (by another program, \
+                 or another vouch login still waiting); free it, or register another redirect URI at the provider \
+                 and pass it with --redirect-uri"
+            ),
             Error::SignedOut { profile } => {
                 write!(f, "profile '{profile}' is signed out; run `vouch login {profile}`")
             }
@@ -307,6 +319,7 @@ mod tests {
                 },
                 2,
             ),
+            (Error::PortInUse { address: "127.0.0.1:8400".into() }, 2),
             (Error::SignedOut { profile: "p".into() }, 3),
             (Error::NoProfiles, 3),
             (Error::Rejected { profile: "p".into(), reason: "r".into() }, 4),

@@ -25,6 +25,8 @@ pub struct Options {
     pub flow: Option<Flow>,
     pub no_open: bool,
     pub timeout: Option<Duration>,
+    /// Browser flow: the person pastes the redirected address (`--paste`).
+    pub paste: bool,
     /// The client has a secret (in VOUCH_CLIENT_SECRET) even for user flows.
     pub confidential: bool,
 }
@@ -75,6 +77,7 @@ pub fn sign_in(
     let client = Client { method: auth_method, ..provider.client(profile, secret) };
     ctx.log(format_args!("sign-in: flow {} for '{name}'", flow.name()));
 
+    let redirect_uri = profile.redirect_uri.clone();
     let request = flows::Request {
         profile: name,
         provider: &provider,
@@ -82,6 +85,8 @@ pub fn sign_in(
         scope: &scope,
         no_open: options.no_open,
         timeout: options.timeout,
+        redirect_uri: redirect_uri.as_deref(),
+        paste: options.paste,
         stored_client_secret: previous.and_then(|r| r.client_secret.as_ref()),
     };
     let obtained = flows::run(flow, ctx, &request)?;

@@ -1,6 +1,11 @@
-//! Opening a URL in the user's browser: `$BROWSER` first (a `:`-separated list of commands,
-//! `%s` standing for the URL), else the platform's opener. Opening is a convenience: every
-//! flow also prints the URL, so it works over ssh and in CI.
+//! Opening a URL (or a local page) in the user's browser: `$BROWSER` first (a `:`-separated
+//! list of commands, `%s` standing for the URL), else the platform's opener. Opening is a
+//! convenience: every flow also prints the URL, so it works over ssh and in CI.
+//!
+//! The browser is a child of vouch but must not inherit its secrets: the environment passes
+//! on without `VOUCH_CLIENT_SECRET` ([`WITHHELD`]). Whatever is passed in argv is readable by
+//! every local user (`ps`), so callers pass nothing secret: the browser flow passes the path
+//! of a private page rather than a URL carrying its `state`.
 
 use std::process::{Command, Stdio};
 
@@ -31,7 +36,13 @@ fn spawn_browser(command: &str, url: &str) -> bool {
     spawn(Command::new(program).args(args))
 }
 
+/// Variables a browser never receives.
+pub const WITHHELD: &[&str] = &["VOUCH_CLIENT_SECRET"];
+
 fn spawn(command: &mut Command) -> bool {
+    for var in WITHHELD {
+        command.env_remove(var);
+    }
     command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().is_ok()
 }
 

@@ -22,6 +22,7 @@ use crate::cli::LoginArgs;
 use crate::config::{self, Config, Flow, Profile};
 use crate::context::Context;
 use crate::error::Error;
+use crate::flows::browser;
 use crate::http;
 use crate::lock::ProfileLock;
 use crate::provider;
@@ -71,6 +72,7 @@ pub fn run(args: LoginArgs, ctx: &mut Context) -> Result<Outcome, Error> {
         flow: chosen_flow(&args),
         no_open: args.no_open,
         timeout: args.timeout.map(Duration::from_secs),
+        paste: args.paste,
         confidential: args.confidential,
     };
     let SignedIn { mut record, provider, client, critical, flow } =
@@ -190,7 +192,7 @@ fn load_replaceable(store: &SecretStore, key: &EntryKey) -> Result<Option<Record
 fn chosen_flow(args: &LoginArgs) -> Option<Flow> {
     [
         (args.device, Flow::Device),
-        (args.browser, Flow::Browser),
+        (args.browser || args.paste, Flow::Browser),
         (args.client_credentials, Flow::ClientCredentials),
         (args.with_token, Flow::Token),
     ]
@@ -235,6 +237,11 @@ fn merge_profile(args: &LoginArgs, existing: Option<&Profile>) -> Result<Profile
         auth_url: pick(&args.auth_url, |p| &p.auth_url),
         revoke_url: pick(&args.revoke_url, |p| &p.revoke_url),
         userinfo_url: pick(&args.userinfo_url, |p| &p.userinfo_url),
+        redirect_uri: browser::settle_redirect(
+            args.redirect_uri.as_deref(),
+            args.redirect_port,
+            existing.and_then(|p| p.redirect_uri.as_deref()),
+        )?,
         hosts: existing.map(|p| p.hosts.clone()).unwrap_or_default(),
         git_username: existing.and_then(|p| p.git_username.clone()),
         git_auth: existing.and_then(|p| p.git_auth),

@@ -79,7 +79,8 @@ pub fn run(args: RotateArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     let current = store.load(&key)?.ok_or_else(|| Error::SignedOut { profile: name.clone() })?;
     store.save(&key.previous(), &current)?;
     (ctx.checkpoint)("rotate:fallback-stored")?;
-    let options = Options { flow: None, no_open: args.no_open, timeout: None, confidential: false };
+    let options =
+        Options { flow: None, no_open: args.no_open, timeout: None, paste: false, confidential: false };
     let SignedIn { mut record, provider, client, critical, .. } =
         sign_in::sign_in(ctx, &name, &mut profile, Some(&current), &options)?;
     (ctx.checkpoint)("rotate:new-grant-obtained")?;

@@ -34,6 +34,10 @@ pub struct Request<'a> {
     pub no_open: bool,
     /// Upper bound on waiting for a person.
     pub timeout: Option<Duration>,
+    /// The browser flow's redirect URI (the profile's `redirect_uri`); `None`: the default.
+    pub redirect_uri: Option<&'a str>,
+    /// Browser flow: read the redirected address from the terminal instead of listening.
+    pub paste: bool,
     /// The stored client secret of an existing client-credentials profile, if any.
     pub stored_client_secret: Option<&'a ClientSecret>,
 }

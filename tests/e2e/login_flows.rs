@@ -214,10 +214,11 @@ fn github_style_errors_with_http_200_are_understood() {
     assert!(h.stored("gh").is_none());
 }
 
-/// A browser hook that follows the authorization URL like a browser would, in a thread.
+/// A browser hook that follows the authorization URL like a browser would, in a thread. vouch
+/// hands it a private launch page, which redirects to the URL.
 fn browser_that_follows() -> Box<dyn FnMut(&str) -> bool> {
-    Box::new(|url: &str| {
-        let url = url.to_string();
+    Box::new(|page: &str| {
+        let url = crate::support::launch_page_url(page);
         std::thread::spawn(move || follow(&url));
         true
     })
@@ -291,8 +292,13 @@ fn a_callback_with_the_wrong_state_is_refused_and_nothing_is_stored() {
 fn a_denied_browser_login_is_exit_10() {
     let p = provider(fake_provider::Config { authorize_mode: AuthorizeMode::Deny, ..Default::default() });
     let h = Harness::new(StoreKind::Mock);
-    let code = h.run_with(&strs(&browser_login(&p)), "", |ctx| ctx.open_browser = browser_that_follows());
+    // An error callback does not end the wait (it could be forged); at --timeout the reported
+    // denial is the outcome, and the person was told at once.
+    let mut args = browser_login(&p);
+    args.extend(["--timeout".to_string(), "2".to_string()]);
+    let code = h.run_with(&strs(&args), "", |ctx| ctx.open_browser = browser_that_follows());
     assert_eq!(code, 10, "{}", h.stderr.text());
+    assert!(h.stderr.text().contains("access_denied"), "{}", h.stderr.text());
     assert!(h.stored("p").is_none());
 }
 

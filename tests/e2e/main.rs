@@ -1,5 +1,6 @@
 //! One integration-test crate (one link) for every end-to-end test.
 
+mod browser_flow;
 mod cli_definition;
 mod docs;
 mod fault_matrix;

@@ -110,9 +110,10 @@ fn assert_nothing_leaks(scene: &Scene) {
     for dir in [scene.vouch.config_dir(), scene.ss.home().to_path_buf()] {
         crate::support::assert_no_file_contains(&dir, &secrets);
     }
-    // The browser was handed only the authorization URL: no verifier, code or token.
+    // The browser was handed only the path of its launch page: no URL, verifier, code or token.
     let argv = std::fs::read_to_string(scene.browser_log.path().join("argv")).unwrap_or_default();
-    assert!(argv.contains("code_challenge="), "the browser was never opened: {argv}");
+    assert!(argv.contains("sign-in.html"), "the browser was never opened: {argv}");
+    assert!(!argv.contains("state="), "the browser's argv holds the authorization URL: {argv}");
     for secret in &secrets {
         assert!(!argv.contains(secret.as_str()), "the browser's argv holds {secret}");
     }

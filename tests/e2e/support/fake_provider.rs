@@ -122,6 +122,9 @@ pub struct Config {
     pub subject: String,
     /// The loopback port to listen on; 0 picks a free one (read only at start).
     pub port: u16,
+    /// The client's one registered redirect URI, matched exactly (as Okta does): `/authorize`
+    /// refuses any other with an error page, never redirecting. `None` accepts any URI.
+    pub registered_redirect_uri: Option<String>,
 }
 
 impl Default for Config {
@@ -149,6 +152,7 @@ impl Default for Config {
             refresh_token_expires_in: None,
             subject: "alice".to_string(),
             port: 0,
+            registered_redirect_uri: None,
         }
     }
 }
@@ -1321,6 +1325,9 @@ fn authorize(state: &mut State, request: &Request) -> Response {
         Some(uri) if is_valid_redirect_uri(uri) && !params.is_repeated("redirect_uri") => uri.to_string(),
         _ => return Response::text(400, "invalid_request: missing or invalid redirect_uri"),
     };
+    if state.config.registered_redirect_uri.as_ref().is_some_and(|registered| *registered != redirect_uri) {
+        return Response::text(400, "invalid_request: redirect_uri does not match the registered one");
+    }
     let state_param = params.get("state").map(str::to_string);
     let redirect_error = |error: &str, description: &str| {
         let mut pairs = vec![("error", error), ("error_description", description)];

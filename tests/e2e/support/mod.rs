@@ -398,3 +398,12 @@ impl LocalUser {
         )
     }
 }
+
+/// The authorization URL behind what vouch handed the browser: the private launch page whose
+/// path it passes (never the URL itself, whose `state` `ps` would show).
+pub fn launch_page_url(arg: &str) -> String {
+    let page = std::fs::read_to_string(arg.trim()).unwrap_or_else(|e| panic!("no launch page at {arg}: {e}"));
+    let start = page.find("url=").expect("a meta refresh") + 4;
+    let end = start + page[start..].find('"').expect("the end of the URL");
+    page[start..end].replace("&amp;", "&").replace("&quot;", "\"")
+}
