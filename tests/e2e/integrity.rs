@@ -270,18 +270,24 @@ fn processes_with_different_environments_share_one_lock() {
     assert!(!p.family_revoked_by_reuse());
 }
 
+/// A provider whose every secret starts with `prefix`.
+fn minting(prefix: &str) -> FakeProvider {
+    FakeProvider::start_with(fake_provider::Config { token_prefix: prefix.into(), ..Default::default() })
+}
+
+/// No request `provider` received carried `needle`: not in the form, a header or the path.
+fn assert_never_saw(provider: &FakeProvider, needle: &str) {
+    for request in provider.requests() {
+        let seen = format!("{:?} {:?} {:?}", request.form(), request.header("authorization"), request.path);
+        assert!(!seen.contains(needle), "a provider saw another one's credential: {seen}");
+    }
+}
+
 #[test]
 fn two_configurations_with_the_same_profile_name_never_share_a_credential() {
     let name = unique_profile("default");
     let _keys = Keys(name.clone());
-    let a = FakeProvider::start_with(fake_provider::Config {
-        token_prefix: "canary-a".into(),
-        ..Default::default()
-    });
-    let b = FakeProvider::start_with(fake_provider::Config {
-        token_prefix: "canary-b".into(),
-        ..Default::default()
-    });
+    let (a, b) = (minting("canary-a"), minting("canary-b"));
     let project_a = Vouch::new("keyutils", vec![]);
     let project_b = Vouch::new("keyutils", vec![]);
     device_login(&project_a, &name, &a, "cli");
@@ -295,27 +301,15 @@ fn two_configurations_with_the_same_profile_name_never_share_a_credential() {
     // Refreshes go to each one's own provider.
     project_a.run(&["refresh", &name]).expect(0);
     project_b.run(&["refresh", &name]).expect(0);
-    for (provider, other) in [(&a, "canary-b"), (&b, "canary-a")] {
-        for request in provider.requests() {
-            let seen =
-                format!("{:?} {:?} {:?}", request.form(), request.header("authorization"), request.path);
-            assert!(!seen.contains(other), "a provider saw the other one's credential: {seen}");
-        }
-    }
+    assert_never_saw(&a, "canary-b");
+    assert_never_saw(&b, "canary-a");
     assert!(!a.family_revoked_by_reuse() && !b.family_revoked_by_reuse());
 }
 
 #[test]
 fn a_login_to_another_provider_starts_clean_and_revokes_the_old_grant_at_its_own_provider() {
     let ss = SecretService::start();
-    let a = FakeProvider::start_with(fake_provider::Config {
-        token_prefix: "canary-a".into(),
-        ..Default::default()
-    });
-    let b = FakeProvider::start_with(fake_provider::Config {
-        token_prefix: "canary-b".into(),
-        ..Default::default()
-    });
+    let (a, b) = (minting("canary-a"), minting("canary-b"));
     a.register_client("app", Some("canary-a-client-secret"));
     b.register_client("app", None);
     let mut vouch = Vouch::new("secret-service", ss.env());
@@ -344,10 +338,7 @@ fn a_login_to_another_provider_starts_clean_and_revokes_the_old_grant_at_its_own
     assert_eq!(exit, 0, "{stderr}");
     assert!(stderr.contains(&format!("revoked at {issuer_a}")), "{stderr}");
 
-    for request in b.requests() {
-        let seen = format!("{:?} {:?}", request.form(), request.header("authorization"));
-        assert!(!seen.contains("canary-a"), "B saw A's secret or tokens: {seen}");
-    }
+    assert_never_saw(&b, "canary-a");
     assert!(a.revoked().contains(&old_refresh), "the old grant was not revoked at A");
     assert!(ss.lookup("vouch", &old_entry).is_none(), "the old entry is still stored");
     let new = stored(&ss, &vouch, "p");
@@ -358,10 +349,7 @@ fn a_login_to_another_provider_starts_clean_and_revokes_the_old_grant_at_its_own
 
 #[test]
 fn a_config_edited_to_another_issuer_never_sends_the_old_credential_there() {
-    let a = FakeProvider::start_with(fake_provider::Config {
-        token_prefix: "canary-a".into(),
-        ..Default::default()
-    });
+    let a = minting("canary-a");
     let b = FakeProvider::start();
     let (_ss, vouch, _refresh) = expired_session(&a);
     let text = std::fs::read_to_string(vouch.config_file()).unwrap().replace(&a.issuer(), &b.issuer());
