@@ -399,3 +399,59 @@ fn a_deleted_config_leaves_an_orphan_that_is_reported_revoked_and_never_resurrec
     let status = fresh.run(&["status"]);
     assert!(!status.stderr.contains("orphan"), "{}", status.stderr);
 }
+
+/// A profile as vouch 0.1 wrote it: no credential id, its record (format 1) under entry `p`.
+fn legacy_session(p: &FakeProvider, access: &str, refresh: &str) -> (SecretService, Vouch) {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let ss = SecretService::start();
+    let vouch = Vouch::new("secret-service", ss.env());
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(vouch.config_dir()).unwrap();
+    let config =
+        format!("[profiles.p]\nissuer = \"{}\"\nclient_id = \"cli\"\nflow = \"device\"\n", p.issuer());
+    std::fs::write(vouch.config_file(), config).unwrap();
+    std::fs::set_permissions(vouch.config_file(), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let v1 = serde_json::json!({"version": 1, "generation": 3, "access_token": access, "token_type": "Bearer",
+        "expires_at": now() - 10, "refresh_token": refresh, "account": "alice"});
+    ss.store("vouch", "p", v1.to_string().as_bytes());
+    (ss, vouch)
+}
+
+#[test]
+fn a_version_1_record_is_migrated_to_its_profiles_own_entry_on_first_use() {
+    let p = FakeProvider::start();
+    let (access, refresh) = p.issue_grant("alice", "openid offline_access");
+    let (ss, vouch) = legacy_session(&p, &access, &refresh);
+    let token = vouch.run(&["token", "p"]);
+    token.expect(0);
+    assert_ne!(token.stdout.trim(), access, "the expired token was refreshed");
+    assert!(ss.lookup("vouch", "p").is_none(), "the old entry is left behind");
+    let entry = vouch.entry_of("p");
+    assert!(entry.starts_with("p~") && entry.len() == "p~".len() + 16, "{entry}");
+    let migrated = stored(&ss, &vouch, "p");
+    assert_eq!(migrated["version"], 2);
+    assert_eq!(migrated["issuer"], p.issuer());
+    assert_eq!(migrated["client_id"], "cli");
+    assert_eq!(migrated["generation"], 4, "the generation goes on from the old record");
+    assert_eq!(refresh_tokens_sent(&p), vec![refresh]);
+    assert_eq!(ss.count_items("vouch"), 1);
+    // Idempotent: the next command finds the profile's entry straight away.
+    vouch.run(&["token", "p"]).expect(0);
+    assert_eq!(vouch.entry_of("p"), entry);
+}
+
+#[test]
+fn a_version_1_record_minted_by_another_issuer_is_not_adopted() {
+    use base64::Engine;
+    let p = FakeProvider::start();
+    let enc = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    // An access token that says, in its own claims, that another provider minted it.
+    let foreign = format!("{}.{}.sig", enc(r#"{"alg":"none"}"#), enc(r#"{"iss":"https://other.example"}"#));
+    let (ss, vouch) = legacy_session(&p, &foreign, "canary-foreign-refresh");
+    let run = vouch.run(&["token", "p"]);
+    run.expect(3);
+    assert!(run.stderr.contains("issued by another provider"), "{}", run.stderr);
+    assert!(p.token_requests("refresh_token").is_empty(), "the foreign refresh token was sent");
+    assert!(ss.lookup("vouch", "p").is_some(), "the foreign record was deleted instead of left alone");
+    let status = vouch.run(&["status"]);
+    assert!(status.stderr.contains("owns (p)"), "the foreign record is not reported: {}", status.stderr);
+}
