@@ -10,7 +10,8 @@
 //! against about 75 s and 3.7 MB for zbus, with the same ~10 ms read latency. libdbus is built
 //! in statically ("vendored"): linking the system's libdbus made the dynamic loader bind it and
 //! seven libraries it pulls in at every start, 79 % of `vouch --version`'s instructions
-//! (docs/benchmarks.md).
+//! (docs/benchmarks.md). Its `dbus-secret-service` is a patched copy (`vendor/`): the encrypted
+//! session's Diffie-Hellman is CSPRNG-keyed and constant-time (docs/secret-service-session.md).
 //!
 //! Opening a store is time-bounded like every other store call. Nothing here ever writes a
 //! secret anywhere but a secure store.
