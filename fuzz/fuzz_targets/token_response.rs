@@ -69,7 +69,7 @@ fn error(err: vouch::Error) {
 /// What `flows::device::run` does with a device authorization answer.
 fn device_authorization(response: &Response, endpoint: &Url) {
     if let Some(err) = oauth::oauth_error(response, &oauth::Redactor::default()) {
-        error(err.into_error("p", endpoint, &Client::public(CLIENT_ID)));
+        error(err.into_error("p", endpoint, &Client::public("https://fuzz.example", CLIENT_ID)));
     }
     let _ = oauth::unexpected_status(response, endpoint).to_string();
     let Ok(Value::Object(auth)) = serde_json::from_slice::<Value>(&response.body) else { return };
@@ -135,8 +135,8 @@ fuzz_target!(|data: &[u8]| {
             if let GrantError::OAuth { code, .. } = &err {
                 assert!(!code.is_empty(), "an OAuth error with an empty code");
             }
-            let public = Client::public(CLIENT_ID);
-            let confidential = Client { secret: Some(ClientSecret::new("s")), ..Client::public(CLIENT_ID) };
+            let public = Client::public("https://fuzz.example", CLIENT_ID);
+            let confidential = Client { secret: Some(ClientSecret::new("s")), ..Client::public("https://fuzz.example", CLIENT_ID) };
             let again =
                 oauth::parse_token_response(&response, &url, &oauth::Redactor::default()).err().unwrap();
             error(err.into_error("p", &url, &public));
