@@ -222,12 +222,11 @@ fn stores(ctx: &mut Context, checks: &mut Vec<Check>) -> bool {
     let usable = match &picked {
         Err(err) => {
             let (detail, remedy) = explain(err, "");
-            checks.push(Check::fail(
-                "store",
-                format!("{flag}: no store is usable: {detail}"),
-                remedy,
-                err.exit_code(),
-            ));
+            let what = match choice {
+                StoreChoice::Auto => "no store is usable",
+                _ => "the store it names is not usable",
+            };
+            checks.push(Check::fail("store", format!("{flag}: {what}: {detail}"), remedy, err.exit_code()));
             false
         }
         Ok(kind) => match results.iter().find(|(k, _)| k == kind) {
