@@ -257,8 +257,11 @@ fn stores(ctx: &mut Context, checks: &mut Vec<Check>) -> bool {
 
     for (kind, result) in results {
         let name = format!("store:{}", kind.id());
-        let chosen =
-            picked.as_ref().is_ok_and(|k| *k == kind) || choice_of(kind, StoreChoice::Auto) == choice;
+        // A store that is unusable fails when vouch would use it, or when no store is usable
+        // at all (then each is a reason, with its remedy); otherwise it is skipped.
+        let chosen = picked.as_ref().is_ok_and(|k| *k == kind)
+            || picked.is_err()
+            || choice_of(kind, StoreChoice::Auto) == choice;
         checks.push(match result {
             Ok(notes) => {
                 let mut detail =

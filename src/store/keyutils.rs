@@ -208,3 +208,18 @@ pub fn session_links_user_keyring() -> Option<bool> {
     let links = session.get_links(MAX_KEYS).ok()?;
     Some(links.iter().any(|node| node.as_ring() == Some(user)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_name_their_cause() {
+        assert!(
+            refusal(KeyError::PermissionDenied).contains("EPERM")
+                && refusal(KeyError::PermissionDenied).contains("seccomp")
+        );
+        assert!(refusal(KeyError::Unknown(libc::ENOSYS)).contains("ENOSYS"));
+        assert!(refusal(KeyError::AccessDenied).contains("EACCES"));
+    }
+}
