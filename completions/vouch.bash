@@ -19,6 +19,9 @@ _vouch() {
             vouch,completions)
                 cmd="vouch__subcmd__completions"
                 ;;
+            vouch,doctor)
+                cmd="vouch__subcmd__doctor"
+                ;;
             vouch,exec)
                 cmd="vouch__subcmd__exec"
                 ;;
@@ -51,6 +54,9 @@ _vouch() {
                 ;;
             vouch__subcmd__help,completions)
                 cmd="vouch__subcmd__help__subcmd__completions"
+                ;;
+            vouch__subcmd__help,doctor)
+                cmd="vouch__subcmd__help__subcmd__doctor"
                 ;;
             vouch__subcmd__help,exec)
                 cmd="vouch__subcmd__help__subcmd__exec"
@@ -89,7 +95,7 @@ _vouch() {
 
     case "${cmd}" in
         vouch)
-            opts="-v -h -V --store --config-dir --verbose --no-input --help --version login status token refresh rotate logout exec git-credential setup-git completions help"
+            opts="-v -h -V --store --config-dir --verbose --no-input --help --version login status token refresh rotate logout exec git-credential setup-git doctor completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -112,6 +118,28 @@ _vouch() {
             ;;
         vouch__subcmd__completions)
             opts="-v -h -V --store --config-dir --verbose --no-input --help --version bash elvish fish powershell zsh"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -W "auto secret-service keyutils keychain windows" -- "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vouch__subcmd__doctor)
+            opts="-v -h -V --json --online --store --config-dir --verbose --no-input --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -185,7 +213,7 @@ _vouch() {
             return 0
             ;;
         vouch__subcmd__help)
-            opts="login status token refresh rotate logout exec git-credential setup-git completions help"
+            opts="login status token refresh rotate logout exec git-credential setup-git doctor completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -199,6 +227,20 @@ _vouch() {
             return 0
             ;;
         vouch__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vouch__subcmd__help__subcmd__doctor)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -36,6 +36,7 @@ set edit:completion:arg-completer[vouch] = {|@words|
             cand exec 'Run a command with a fresh access token in its environment (never in its arguments)'
             cand git-credential 'git credential helper: `get`, `store` and `erase` on stdin/stdout (gitcredentials(7))'
             cand setup-git 'Make git use vouch for a host (credential.https://HOST.helper)'
+            cand doctor 'Tell why vouch cannot work here, and what to do (offline unless --online)'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -173,6 +174,19 @@ set edit:completion:arg-completer[vouch] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'vouch;doctor'= {
+            cand --store 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows'
+            cand --config-dir 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]'
+            cand --json 'Print JSON: {"checks": [{"name", "status", "detail", "remedy"}...], "exit_code"}'
+            cand --online 'Also ask each profile''s provider: reachability, discovery, and clock skew (HTTP Date)'
+            cand -v 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --verbose 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --no-input 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'vouch;completions'= {
             cand --store 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows'
             cand --config-dir 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]'
@@ -194,6 +208,7 @@ set edit:completion:arg-completer[vouch] = {|@words|
             cand exec 'Run a command with a fresh access token in its environment (never in its arguments)'
             cand git-credential 'git credential helper: `get`, `store` and `erase` on stdin/stdout (gitcredentials(7))'
             cand setup-git 'Make git use vouch for a host (credential.https://HOST.helper)'
+            cand doctor 'Tell why vouch cannot work here, and what to do (offline unless --online)'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -214,6 +229,8 @@ set edit:completion:arg-completer[vouch] = {|@words|
         &'vouch;help;git-credential'= {
         }
         &'vouch;help;setup-git'= {
+        }
+        &'vouch;help;doctor'= {
         }
         &'vouch;help;completions'= {
         }

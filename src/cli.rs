@@ -128,6 +128,19 @@ pub enum Command {
         Example:\n  vouch setup-git --host github.com --profile gh")]
     SetupGit(SetupGitArgs),
 
+    /// Tell why vouch cannot work here, and what to do (offline unless --online)
+    #[command(long_about = "Tell why vouch cannot work here, and what to do.\n\n\
+        Checks the credential stores (and which one --store picks), the config and state \
+        directories, git's credential helpers for each profile's hosts, and credentials in the \
+        store that no profile owns; with --online also each provider's discovery and the clock \
+        against the provider's. It never prompts, never unlocks a store, and never prints a secret.\n\n\
+        Each check is ok, warn, fail or skip. Exit 0 when no check failed (warnings included); \
+        otherwise the exit code of the first failed check, which is the code a command meeting the \
+        same problem would exit with (6 store locked, 7 no usable store, 2 unsafe or invalid \
+        config or state location, 5 provider unreachable, 9 provider broken or clock skewed).\n\n\
+        Examples:\n  vouch doctor\n  vouch doctor --online --json")]
+    Doctor(DoctorArgs),
+
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     #[command(long_about = "Print a shell completion script to stdout.\n\n\
         Examples:\n  vouch completions bash > ~/.local/share/bash-completion/completions/vouch\n  \
@@ -342,6 +355,17 @@ pub struct SetupGitArgs {
     /// Undo: remove the host from the profile and vouch from git's configuration
     #[arg(long)]
     pub remove: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print JSON: {"checks": [{"name", "status", "detail", "remedy"}...], "exit_code"}
+    #[arg(long)]
+    pub json: bool,
+
+    /// Also ask each profile's provider: reachability, discovery, and clock skew (HTTP Date)
+    #[arg(long, alias = "network")]
+    pub online: bool,
 }
 
 #[derive(Debug, Args)]

@@ -74,6 +74,13 @@ impl crate::http::Transport for Context {
 /// Opens the credential store. The real one asks the platform; tests hand out a mock.
 pub trait StoreOpener {
     fn open(&self, choice: StoreChoice, env: &Env, timeout: Duration) -> Result<SecretStore, Error>;
+
+    /// Whether the store `choice` names is usable, found without prompting or unlocking
+    /// (`vouch doctor`); notes worth showing when it is. By default: open it, then write and
+    /// delete a probe item.
+    fn check(&self, choice: StoreChoice, env: &Env, timeout: Duration) -> Result<Vec<String>, Error> {
+        self.open(choice, env, timeout)?.probe().map(|()| Vec::new())
+    }
 }
 
 /// The platform's stores.
@@ -82,6 +89,10 @@ pub struct SystemStores;
 impl StoreOpener for SystemStores {
     fn open(&self, choice: StoreChoice, env: &Env, timeout: Duration) -> Result<SecretStore, Error> {
         platform::open(choice, env, timeout)
+    }
+
+    fn check(&self, choice: StoreChoice, env: &Env, timeout: Duration) -> Result<Vec<String>, Error> {
+        platform::check(choice, env, timeout)
     }
 }
 
@@ -229,6 +240,14 @@ impl Context {
         match &self.settings.state_dir {
             Some(dir) => crate::paths::ensure_private_dir(dir).map(|()| dir.clone()),
             None => crate::paths::state_dir(&self.env),
+        }
+    }
+
+    /// Where [`Context::state_dir`] is, without creating or checking it (`vouch doctor`).
+    pub fn state_dir_location(&self) -> Result<PathBuf, Error> {
+        match &self.settings.state_dir {
+            Some(dir) => Ok(dir.clone()),
+            None => crate::paths::default_state_dir(&self.env),
         }
     }
 

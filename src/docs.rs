@@ -84,10 +84,21 @@ fn page(cmd: &clap::Command, sub: Option<&str>) -> Vec<u8> {
     extra.push_str(".SH \"SEE ALSO\"\n");
     let mut see_also: Vec<String> = vec!["vouch(1)".into()];
     see_also.extend(
-        ["login", "status", "token", "refresh", "rotate", "logout", "exec", "git-credential", "setup-git"]
-            .iter()
-            .filter(|s| Some(**s) != sub)
-            .map(|s| format!("vouch-{s}(1)")),
+        [
+            "login",
+            "status",
+            "token",
+            "refresh",
+            "rotate",
+            "logout",
+            "exec",
+            "git-credential",
+            "setup-git",
+            "doctor",
+        ]
+        .iter()
+        .filter(|s| Some(**s) != sub)
+        .map(|s| format!("vouch-{s}(1)")),
     );
     see_also.retain(|s| !(sub.is_none() && s == "vouch(1)"));
     see_also
@@ -207,6 +218,10 @@ fn examples(sub: Option<&str>) -> Option<&'static [(&'static str, &'static str)]
             "Serve a host, or one organisation on it",
             "vouch setup-git --host github.com --profile gh\nvouch setup-git --host github.com/my-org --profile work",
         )],
+        Some("doctor") => &[
+            ("Why does vouch not work here?", "vouch doctor"),
+            ("Also ask every provider, for a support thread or a script", "vouch doctor --online --json"),
+        ],
         Some("completions") => &[(
             "Install bash completion",
             "vouch completions bash > ~/.local/share/bash-completion/completions/vouch",

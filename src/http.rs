@@ -61,6 +61,8 @@ pub struct Response {
     pub body: Zeroizing<Vec<u8>>,
     pub www_authenticate: Option<String>,
     pub retry_after: Option<String>,
+    /// The `Date` header (`vouch doctor` compares it with the local clock).
+    pub date: Option<String>,
 }
 
 impl Response {
@@ -171,9 +173,10 @@ impl Http {
             |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         let www_authenticate = header("www-authenticate");
         let retry_after = header("retry-after");
+        let date = header("date");
         let status = response.status().as_u16();
         let body = Zeroizing::new(response.body_mut().with_config().limit(MAX_BODY).read_to_vec()?);
-        Ok(Response { status, body, www_authenticate, retry_after })
+        Ok(Response { status, body, www_authenticate, retry_after, date })
     }
 }
 

@@ -108,6 +108,7 @@ pub fn run(command: Command, ctx: &mut Context) -> Result<Outcome, Error> {
         Command::Exec(args) => commands::exec::run(args, ctx),
         Command::GitCredential(args) => commands::git_credential::run(args, ctx),
         Command::SetupGit(args) => commands::setup_git::run(args, ctx),
+        Command::Doctor(args) => commands::doctor::run(args, ctx),
         Command::Completions(args) => commands::completions::run(args, ctx),
     }
 }

@@ -617,6 +617,7 @@ mod tests {
             body: Zeroizing::new(body.as_bytes().to_vec()),
             www_authenticate: None,
             retry_after: None,
+            date: None,
         }
     }
 

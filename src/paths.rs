@@ -48,8 +48,9 @@ pub fn state_dir(env: &Env) -> Result<PathBuf, Error> {
     Ok(dir)
 }
 
+/// Where [`state_dir`] is, without creating or checking it.
 #[cfg(unix)]
-fn default_state_dir(env: &Env) -> Result<PathBuf, Error> {
+pub fn default_state_dir(env: &Env) -> Result<PathBuf, Error> {
     let home = account_home(imp::uid()).or_else(|| {
         // No account database entry (a container running an arbitrary uid): the environment
         // is all there is.
@@ -64,8 +65,9 @@ fn default_state_dir(env: &Env) -> Result<PathBuf, Error> {
     Ok(home.join(".local/state/vouch"))
 }
 
+/// Where [`state_dir`] is, without creating or checking it.
 #[cfg(not(unix))]
-fn default_state_dir(env: &Env) -> Result<PathBuf, Error> {
+pub fn default_state_dir(env: &Env) -> Result<PathBuf, Error> {
     let base = env
         .get("LOCALAPPDATA")
         .ok_or_else(|| Error::usage("cannot find a directory for lock files: set LOCALAPPDATA"))?;

@@ -5,6 +5,7 @@
 //! errors: that is [`crate::error::Error::exit_code`]'s job.
 
 pub mod completions;
+pub mod doctor;
 pub mod exec;
 pub mod git_credential;
 pub mod login;
@@ -24,7 +25,8 @@ pub enum Outcome {
     Done,
     /// Exit 3: the command worked, and what it found is a signed-out profile.
     SignedOut,
-    /// `exec`: the child's own exit code, passed through.
+    /// `exec`: the child's own exit code, passed through; `doctor`: the code of its first
+    /// failed check.
     Exit(u8),
 }
 

@@ -72,7 +72,7 @@ fn warn_about_other_helpers(ctx: &mut Context, pattern: &HostPattern, helper: &s
     let entries = git::HelperEntry::parse_list(&listed);
     let effective = git::effective_helpers(&entries, pattern);
     let url = pattern.git_url();
-    let is_vouch = |value: &str| value == helper || value == "vouch" || value.ends_with(" git-credential");
+    let is_vouch = |value: &str| is_vouch_helper(value, helper);
     if !effective.iter().any(|e| is_vouch(&e.value)) {
         ctx.note(format_args!(
             "warning: git will not ask vouch for {url}: a later empty `helper` in git's configuration clears \
@@ -90,8 +90,13 @@ fn warn_about_other_helpers(ctx: &mut Context, pattern: &HostPattern, helper: &s
     Ok(())
 }
 
+/// Whether a configured helper value is vouch (`helper` is this binary's own entry).
+pub(crate) fn is_vouch_helper(value: &str, helper: &str) -> bool {
+    value == helper || value == "vouch" || value.ends_with(" git-credential")
+}
+
 /// `!'/path/to/vouch' git-credential`, quoted for the shell git runs it with.
-fn helper_command() -> Result<String, Error> {
+pub(crate) fn helper_command() -> Result<String, Error> {
     let exe =
         std::env::current_exe().map_err(|e| Error::internal(format!("cannot find the vouch binary: {e}")))?;
     let path = exe.display().to_string().replace('\'', r"'\''");
@@ -104,7 +109,7 @@ fn git(ctx: &mut Context, args: &[&str], ok: &[i32]) -> Result<(), Error> {
 }
 
 /// Run git with the context's environment, minus vouch's own secrets; its stdout.
-fn git_output(ctx: &mut Context, args: &[&str], ok: &[i32]) -> Result<Vec<u8>, Error> {
+pub(crate) fn git_output(ctx: &mut Context, args: &[&str], ok: &[i32]) -> Result<Vec<u8>, Error> {
     ctx.log(format_args!("setup-git: git {}", args[..args.len().min(4)].join(" ")));
     let output = Command::new("git")
         .args(args)

@@ -173,3 +173,53 @@ fn set_user_perms(key: linux_keyutils::Key) -> std::result::Result<(), KeyError>
         .build();
     key.set_perms(perms)
 }
+
+/// Whether this process can reach the user keyring, and if not, why, in words that name the
+/// likely cause (`vouch doctor`). Touches no key.
+pub fn reachability() -> std::result::Result<(), String> {
+    match KeyRing::from_special_id(KeyRingIdentifier::User, false) {
+        Ok(_) => Ok(()),
+        Err(err) => Err(refusal(err)),
+    }
+}
+
+/// A keyutils refusal, explained.
+fn refusal(err: KeyError) -> String {
+    match err {
+        KeyError::PermissionDenied => "the kernel refused keyctl with EPERM: a container's seccomp profile \
+             (Docker's default) blocks keyctl and add_key, or this user namespace has no keyring of its own"
+            .to_string(),
+        KeyError::AccessDenied => "the kernel refused the user keyring with EACCES".to_string(),
+        KeyError::Unknown(code) if code == libc::ENOSYS => {
+            "the kernel answered keyctl with ENOSYS: keyutils \
+             is not built into this kernel, or a seccomp profile hides the call"
+                .to_string()
+        }
+        other => format!("keyctl failed ({other:?})"),
+    }
+}
+
+/// Whether this process's session keyring links the user keyring `@u`; `None` when that
+/// cannot be told (no readable session keyring). `Some(false)` is the `keyctl session -` /
+/// systemd `KeyringMode=private` situation the module docs describe, which writes handle.
+pub fn session_links_user_keyring() -> Option<bool> {
+    let user = KeyRing::from_special_id(KeyRingIdentifier::User, false).ok()?;
+    let session = KeyRing::from_special_id(KeyRingIdentifier::Session, false).ok()?;
+    let links = session.get_links(MAX_KEYS).ok()?;
+    Some(links.iter().any(|node| node.as_ring() == Some(user)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_name_their_cause() {
+        assert!(
+            refusal(KeyError::PermissionDenied).contains("EPERM")
+                && refusal(KeyError::PermissionDenied).contains("seccomp")
+        );
+        assert!(refusal(KeyError::Unknown(libc::ENOSYS)).contains("ENOSYS"));
+        assert!(refusal(KeyError::AccessDenied).contains("EACCES"));
+    }
+}

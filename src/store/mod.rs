@@ -265,6 +265,13 @@ impl SecretStore {
         if !matches!(self.kind, StoreKind::SecretService | StoreKind::Keychain) {
             return Ok(());
         }
+        self.probe()
+    }
+
+    /// Write and delete the probe item (`#probe`, holding no secret), whatever the store:
+    /// `vouch doctor`'s proof that writes work. On a Secret Service, call it only once the
+    /// collection is known to be unlocked: a write to a locked one asks the user to unlock it.
+    pub fn probe(&self) -> Result<(), Error> {
         self.call(PROBE, |entry| entry.set_secret(b"probe")).map_err(|err| self.classify(PROBE, err))?;
         self.delete_entry(PROBE, PROBE).map(|_| ())
     }

@@ -36,6 +36,23 @@ pub fn open(choice: StoreChoice, env: &Env, timeout: Duration) -> Result<SecretS
     imp::open(choice, env, timeout)
 }
 
+/// Whether the store `choice` names is usable here, found without prompting and without
+/// unlocking anything (`vouch doctor`): it is opened, a Secret Service's collections are asked
+/// whether they are locked (a locked one is reported, never unlocked), and a probe item holding
+/// no secret is written and deleted. Returns notes worth showing about a usable store.
+pub fn check(choice: StoreChoice, env: &Env, timeout: Duration) -> Result<Vec<String>, Error> {
+    imp::check(choice, env, timeout)
+}
+
+/// Whether a D-Bus session bus is configured: its address is in the environment, or the
+/// systemd-style socket `$XDG_RUNTIME_DIR/bus` exists (libdbus looks there too). Always false
+/// where vouch does not use D-Bus.
+pub fn session_bus_configured(env: &Env) -> bool {
+    cfg!(target_os = "linux")
+        && (env.get("DBUS_SESSION_BUS_ADDRESS").is_some()
+            || env.get("XDG_RUNTIME_DIR").is_some_and(|dir| std::path::Path::new(dir).join("bus").exists()))
+}
+
 fn unsupported(kind: StoreKind) -> Error {
     Error::NoSecureStore {
         reason: format!("the {} does not exist on this platform", kind.description()),
@@ -79,7 +96,7 @@ mod imp {
     pub fn open(choice: StoreChoice, env: &Env, timeout: Duration) -> Result<SecretStore, Error> {
         match choice {
             StoreChoice::SecretService => {
-                if !session_bus_configured(env) {
+                if !super::session_bus_configured(env) {
                     return Err(Error::NoSecureStore {
                         reason: "there is no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is unset)"
                             .to_string(),
@@ -90,7 +107,7 @@ mod imp {
             }
             StoreChoice::Keyutils => keyutils(timeout),
             StoreChoice::Auto => {
-                if session_bus_configured(env) {
+                if super::session_bus_configured(env) {
                     match secret_service(timeout) {
                         Err(Error::NoSecureStore { .. }) => {}
                         other => return other,
@@ -103,13 +120,80 @@ mod imp {
         }
     }
 
-    /// A session bus is configured when its address is in the environment, or when the
-    /// systemd-style socket `$XDG_RUNTIME_DIR/bus` exists (libdbus looks there too).
-    fn session_bus_configured(env: &Env) -> bool {
-        if env.get("DBUS_SESSION_BUS_ADDRESS").is_some_and(|a| !a.is_empty()) {
-            return true;
+    pub fn check(choice: StoreChoice, env: &Env, timeout: Duration) -> Result<Vec<String>, Error> {
+        match choice {
+            StoreChoice::SecretService => {
+                let store = open(choice, env, timeout)?;
+                secret_service_unlocked(timeout)?;
+                store.probe()?;
+                Ok(Vec::new())
+            }
+            StoreChoice::Keyutils => {
+                crate::store::keyutils::reachability().map_err(|reason| Error::NoSecureStore {
+                    reason,
+                    remedy: StoreKind::Keyutils.remedy().to_string(),
+                })?;
+                open(choice, env, timeout)?.probe()?;
+                let mut notes = Vec::new();
+                if crate::store::keyutils::session_links_user_keyring() == Some(false) {
+                    notes.push(
+                        "this process's session keyring does not link the user keyring (as under \
+                         `keyctl session -`, or systemd's KeyringMode=private); vouch writes through its \
+                         process keyring, so this is handled"
+                            .to_string(),
+                    );
+                }
+                Ok(notes)
+            }
+            StoreChoice::Auto => match open(choice, env, timeout)?.kind() {
+                StoreKind::SecretService => check(StoreChoice::SecretService, env, timeout),
+                _ => check(StoreChoice::Keyutils, env, timeout),
+            },
+            StoreChoice::Keychain => Err(unsupported(StoreKind::Keychain)),
+            StoreChoice::Windows => Err(unsupported(StoreKind::Windows)),
         }
-        env.get("XDG_RUNTIME_DIR").is_some_and(|dir| std::path::Path::new(dir).join("bus").exists())
+    }
+
+    /// Ask the Secret Service, on a connection of its own, whether its default collection or
+    /// any collection holding vouch items is locked. These are property reads and a search:
+    /// none of them prompts or unlocks.
+    fn secret_service_unlocked(timeout: Duration) -> Result<(), Error> {
+        use dbus_secret_service::{EncryptionType, Error as E, SecretService};
+        let store = StoreKind::SecretService.description();
+        let answer = crate::store::run_bounded(timeout, || -> Result<(bool, usize), E> {
+            let ss = SecretService::connect(EncryptionType::Plain)?;
+            let locked = ss.get_default_collection()?.is_locked()?;
+            let found =
+                ss.search_items(std::collections::HashMap::from([("service", crate::store::SERVICE)]))?;
+            Ok((locked, found.locked.len()))
+        });
+        match answer {
+            None => Err(Error::StoreLocked {
+                store,
+                reason: format!("it did not answer within {} s", timeout.as_secs_f32()),
+            }),
+            Some(Ok((true, _))) => {
+                Err(Error::StoreLocked { store, reason: "its default collection is locked".to_string() })
+            }
+            Some(Ok((false, locked))) if locked > 0 => Err(Error::StoreLocked {
+                store,
+                reason: format!("{locked} vouch item(s) are in a locked collection"),
+            }),
+            Some(Ok(_)) => Ok(()),
+            Some(Err(E::NoResult)) => Err(Error::NoSecureStore {
+                reason: "the Secret Service has no default collection".to_string(),
+                remedy: "Create a keyring and make it the default (Seahorse: File > New > Password Keyring, \
+                         then \"Set as default\")"
+                    .to_string(),
+            }),
+            Some(Err(err)) if is_no_reply(&err) => {
+                Err(Error::StoreLocked { store, reason: "it did not answer".to_string() })
+            }
+            Some(Err(_)) => Err(Error::NoSecureStore {
+                reason: format!("the {store} did not answer its queries"),
+                remedy: StoreKind::SecretService.remedy().to_string(),
+            }),
+        }
     }
 
     fn secret_service(timeout: Duration) -> Result<SecretStore, Error> {
@@ -144,6 +228,10 @@ mod imp {
             StoreChoice::Windows => Err(unsupported(StoreKind::Windows)),
         }
     }
+
+    pub fn check(choice: StoreChoice, env: &Env, timeout: Duration) -> Result<Vec<String>, Error> {
+        open(choice, env, timeout)?.probe().map(|()| Vec::new())
+    }
 }
 
 #[cfg(target_os = "windows")]
@@ -162,6 +250,10 @@ mod imp {
             StoreChoice::Keychain => Err(unsupported(StoreKind::Keychain)),
         }
     }
+
+    pub fn check(choice: StoreChoice, env: &Env, timeout: Duration) -> Result<Vec<String>, Error> {
+        open(choice, env, timeout)?.probe().map(|()| Vec::new())
+    }
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
@@ -173,5 +265,9 @@ mod imp {
             reason: "vouch has no credential store for this operating system".to_string(),
             remedy: "Use Linux, macOS or Windows".to_string(),
         })
+    }
+
+    pub fn check(choice: StoreChoice, env: &Env, timeout: Duration) -> Result<Vec<String>, Error> {
+        open(choice, env, timeout).map(|_| Vec::new())
     }
 }

@@ -3,6 +3,7 @@
 mod browser_flow;
 mod cli_definition;
 mod docs;
+mod doctor;
 mod fault_matrix;
 mod foundation_keyutils;
 mod foundation_secret_service;

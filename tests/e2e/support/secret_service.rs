@@ -322,7 +322,7 @@ impl SecretService {
     }
 
     /// The `Locked` property of the login collection.
-    fn login_locked(&self) -> bool {
+    pub fn login_locked(&self) -> bool {
         let ran = self.dbus_send(&[
             &format!("--dest={SECRETS_NAME}"),
             LOGIN_PATH,
