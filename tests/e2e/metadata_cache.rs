@@ -158,14 +158,20 @@ fn plant(h: &Harness, issuer: &str, bytes: &[u8]) -> PathBuf {
     path
 }
 
+/// What to plant as a cache file, from the issuer and the token endpoint it would name.
+type Planted = Box<dyn Fn(&str, &str) -> Vec<u8>>;
+
+/// A case name and what it does to a planted cache file.
+type Spoil = (&'static str, fn(&std::path::Path));
+
 #[test]
 fn a_corrupt_or_mismatched_cache_file_is_ignored_and_replaced() {
     let t0 = now();
     // Every entry that names a token endpoint names `elsewhere`'s: had it been trusted, the
     // refresh token would have gone there.
-    let cases: Vec<(&str, Box<dyn Fn(&str, &str) -> Vec<u8>>)> = vec![
+    let cases: Vec<(&str, Planted)> = vec![
         ("not JSON", Box::new(|_, _| b"\x00\xffnot json at all".to_vec())),
-        ("truncated", Box::new(|i, t| entry_for(i, t, t0, t0 + 600).to_string()[..40].as_bytes().to_vec())),
+        ("truncated", Box::new(|i, t| entry_for(i, t, t0, t0 + 600).to_string().as_bytes()[..40].to_vec())),
         (
             "another issuer's",
             Box::new(|_, t| entry_for("http://127.0.0.1:1", t, t0, t0 + 600).to_string().into()),
@@ -209,7 +215,7 @@ fn a_cache_file_another_user_owns_or_others_can_write_is_ignored_but_a_private_o
         "this test gives a file to another user and needs root, as CI has"
     );
     let t0 = now();
-    let cases: &[(&str, fn(&std::path::Path))] = &[
+    let cases: &[Spoil] = &[
         ("private (the control)", |_| {}),
         ("owned by another user", |path| std::os::unix::fs::chown(path, Some(65534), Some(65534)).unwrap()),
         ("world-writable", |path| {
