@@ -159,7 +159,7 @@ fn plant(h: &Harness, issuer: &str, bytes: &[u8]) -> PathBuf {
 }
 
 /// What to plant as a cache file, from the issuer and the token endpoint it would name.
-type Planted = Box<dyn Fn(&str, &str) -> Vec<u8>>;
+type Planted<'a> = Box<dyn Fn(&str, &str) -> Vec<u8> + 'a>;
 
 /// A case name and what it does to a planted cache file.
 type Spoil = (&'static str, fn(&std::path::Path));
@@ -169,7 +169,7 @@ fn a_corrupt_or_mismatched_cache_file_is_ignored_and_replaced() {
     let t0 = now();
     // Every entry that names a token endpoint names `elsewhere`'s: had it been trusted, the
     // refresh token would have gone there.
-    let cases: Vec<(&str, Planted)> = vec![
+    let cases: Vec<(&str, Planted<'_>)> = vec![
         ("not JSON", Box::new(|_, _| b"\x00\xffnot json at all".to_vec())),
         ("truncated", Box::new(|i, t| entry_for(i, t, t0, t0 + 600).to_string().as_bytes()[..40].to_vec())),
         (
