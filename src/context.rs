@@ -251,6 +251,12 @@ impl Context {
         }
     }
 
+    /// Where provider metadata is cached ([`crate::paths::cache_dir`]): inside the state
+    /// directory, so every process of this user shares it.
+    pub fn cache_dir(&self) -> Result<PathBuf, Error> {
+        crate::paths::cache_dir(&self.state_dir()?)
+    }
+
     /// A `-v` log line on stderr. Callers pass operation names, URLs without query strings,
     /// status codes and error classes: never a secret.
     pub fn log(&mut self, args: std::fmt::Arguments<'_>) {

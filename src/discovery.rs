@@ -7,7 +7,8 @@
 //! advertised endpoint must be https, or http on loopback.
 //!
 //! Returns `None` when the provider publishes neither document, so callers can fall back to
-//! endpoint overrides.
+//! endpoint overrides. [`fetch`] also returns the document's caching headers; keeping it is
+//! [`crate::metadata_cache`]'s business, and choosing between the two [`crate::provider`]'s.
 
 use crate::context::Context;
 use crate::error::Error;
@@ -60,14 +61,32 @@ pub fn well_known_urls(issuer: &Url) -> [(Url, bool); 2] {
     [(oidc, true), (oauth, false)]
 }
 
+/// A discovery document as fetched: the metadata, and how long it may be reused.
+pub struct Fetched {
+    pub metadata: Metadata,
+    pub lifetime: crate::metadata_cache::Lifetime,
+}
+
 /// Fetch the provider's metadata, or `None` if it publishes none.
 pub fn discover(ctx: &mut Context, issuer_text: &str) -> Result<Option<Metadata>, Error> {
+    Ok(fetch(ctx, issuer_text)?.map(|fetched| fetched.metadata))
+}
+
+/// [`discover`], with the lifetime the answer's `Cache-Control` and `Age` headers give it.
+pub fn fetch(ctx: &mut Context, issuer_text: &str) -> Result<Option<Fetched>, Error> {
     let issuer = http::user_url(issuer_text)?;
     for (url, openid) in well_known_urls(&issuer) {
         let response = http::request(ctx, "GET", &url, Auth::None, Body::None, None)?;
         let shown = http::redact(&url);
         match response.status {
-            200 => return parse(&response.body, issuer_text, openid, &shown).map(Some),
+            200 => {
+                let metadata = parse(&response.body, issuer_text, openid, &shown)?;
+                let lifetime = crate::metadata_cache::lifetime(
+                    response.cache_control.as_deref(),
+                    response.age.as_deref(),
+                );
+                return Ok(Some(Fetched { metadata, lifetime }));
+            }
             // Not published here: try the next well-known location.
             400 | 401 | 403 | 404 | 405 | 410 => continue,
             429 | 500..=599 => return Err(crate::oauth::unexpected_status(&response, &url)),

@@ -63,6 +63,10 @@ pub struct Response {
     pub retry_after: Option<String>,
     /// The `Date` header (`vouch doctor` compares it with the local clock).
     pub date: Option<String>,
+    /// Every `Cache-Control` header, joined with commas (discovery documents).
+    pub cache_control: Option<String>,
+    /// `Age`: how long a cache on the way already held this answer, in seconds.
+    pub age: Option<String>,
 }
 
 impl Response {
@@ -173,10 +177,14 @@ impl Http {
             |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         let www_authenticate = header("www-authenticate");
         let retry_after = header("retry-after");
+        let age = header("age");
+        let cache_control: Vec<&str> =
+            response.headers().get_all("cache-control").iter().filter_map(|v| v.to_str().ok()).collect();
+        let cache_control = (!cache_control.is_empty()).then(|| cache_control.join(", "));
         let date = header("date");
         let status = response.status().as_u16();
         let body = Zeroizing::new(response.body_mut().with_config().limit(MAX_BODY).read_to_vec()?);
-        Ok(Response { status, body, www_authenticate, retry_after, date })
+        Ok(Response { status, body, www_authenticate, retry_after, cache_control, age, date })
     }
 }
 
@@ -193,6 +201,9 @@ fn endpoint_id(url: &Url) -> String {
 pub struct Failure {
     pub error: Error,
     pub maybe_delivered: bool,
+    /// Nothing is there: the host name did not resolve, or the connection was refused. Nothing
+    /// was sent; an endpoint from cached metadata may have moved.
+    pub unreachable: bool,
 }
 
 /// Send a request through the caller's client, logging it under `-v`. `minted_by` names the
@@ -221,7 +232,7 @@ pub fn send_tracked<T: Transport + ?Sized>(
     minted_by: Option<&str>,
 ) -> Result<Response, Failure> {
     let shown = redact(url);
-    let not_sent = |error| Failure { error, maybe_delivered: false };
+    let not_sent = |error| Failure { error, maybe_delivered: false, unreachable: false };
     match minted_by {
         None if !matches!(auth, Auth::None) => {
             return Err(not_sent(Error::internal(
@@ -256,20 +267,33 @@ pub fn send_tracked<T: Transport + ?Sized>(
                     },
                     // A redirect is an answer: the grant was not processed there.
                     maybe_delivered: false,
+                    unreachable: false,
                 });
             }
             Ok(response)
         }
         Err(err) => {
             let maybe_delivered = may_have_arrived(&err);
+            let unreachable = is_not_there(&err);
             let error = classify(&shown, err);
             ctx.log(format_args!(
                 "{method} {shown} -> error class {}{}",
                 error.class(),
                 if maybe_delivered { " (the request may have arrived)" } else { "" }
             ));
-            Err(Failure { error, maybe_delivered })
+            Err(Failure { error, maybe_delivered, unreachable })
         }
+    }
+}
+
+/// Whether a transport error says nothing is at that address: the name does not resolve, or
+/// nobody listens there. Never true of an error after the request may have arrived.
+fn is_not_there(err: &ureq::Error) -> bool {
+    use ureq::Error as E;
+    match err {
+        E::HostNotFound | E::ConnectionFailed => true,
+        E::Io(e) => e.kind() == std::io::ErrorKind::ConnectionRefused,
+        _ => false,
     }
 }
 
@@ -457,6 +481,9 @@ fn classify(endpoint: &str, err: ureq::Error) -> Error {
         E::Timeout(_) | E::BodyStalled => unavailable("it did not answer in time"),
         E::HostNotFound => unavailable("its host name did not resolve"),
         E::ConnectionFailed => unavailable("the connection failed"),
+        E::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            unavailable("it refused the connection")
+        }
         // rustls reports a failed handshake (an untrusted certificate, say) as InvalidData.
         E::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => {
             protocol("its TLS certificate or handshake was not acceptable")

@@ -18,7 +18,8 @@
 //!   [`sign_in`]: running one and having the provider confirm the result;
 //! - [`oauth`]: token, device and revocation endpoints, OAuth errors, ID tokens;
 //! - [`provider`]: which endpoints a profile's provider has (discovery, presets, overrides);
-//! - [`http`], [`discovery`], [`userinfo`]: talking to the provider;
+//! - [`http`], [`discovery`], [`userinfo`]: talking to the provider; [`metadata_cache`]:
+//!   discovered metadata kept between commands;
 //! - [`signals`]: Ctrl-C and SIGTERM, deferred while a credential is being written;
 //! - [`secret_input`], [`system_browser`]: asking the user for secrets, opening URLs;
 //! - [`git`]: the git credential protocol and host patterns; [`hardening`]: no core dumps;
@@ -44,6 +45,7 @@ pub mod hardening;
 pub mod http;
 pub mod identity;
 pub mod lock;
+pub mod metadata_cache;
 pub mod oauth;
 pub mod paths;
 pub mod provider;

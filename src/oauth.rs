@@ -116,6 +116,14 @@ pub enum GrantError {
     /// breaks the protocol). The provider may have acted on it: a refresh token in it may be
     /// consumed. Carries the classified error.
     Lost(Error),
+    /// Nothing is at the endpoint: its host name did not resolve, or the connection was
+    /// refused. Nothing was sent, so the grant may be sent again, to where the provider's
+    /// metadata now says (an endpoint taken from cached metadata may have moved).
+    Unreachable(Error),
+    /// HTTP 404: no endpoint at that URL (it moved, or the metadata is stale). The request
+    /// arrived but no grant was processed there: the credential is still good, but it is not
+    /// sent again in this command.
+    NoEndpoint(Error),
     /// Anything else, already classified; the provider did not act on the grant.
     Failed(Error),
 }
@@ -130,7 +138,10 @@ impl GrantError {
     /// Classify for the user. `profile` names the credential; `endpoint` the URL asked.
     pub fn into_error(self, profile: &str, endpoint: &Url, client: &Client) -> Error {
         match self {
-            GrantError::Failed(err) | GrantError::Lost(err) => err,
+            GrantError::Failed(err)
+            | GrantError::Lost(err)
+            | GrantError::Unreachable(err)
+            | GrantError::NoEndpoint(err) => err,
             GrantError::Refused { status } => Error::Rejected {
                 profile: profile.to_string(),
                 reason: format!(
@@ -356,8 +367,9 @@ pub fn token_request(
     params: &[(&str, &str)],
 ) -> Result<Tokens, GrantError> {
     let response = client.post_tracked(ctx, url, params).map_err(|failure| match failure {
-        http::Failure { error, maybe_delivered: true } => GrantError::Lost(error),
-        http::Failure { error, maybe_delivered: false } => GrantError::Failed(error),
+        http::Failure { error, maybe_delivered: true, .. } => GrantError::Lost(error),
+        http::Failure { error, unreachable: true, .. } => GrantError::Unreachable(error),
+        http::Failure { error, .. } => GrantError::Failed(error),
     })?;
     parse_token_response(&response, url, &Redactor::for_request(client, params))
 }
@@ -383,6 +395,7 @@ pub fn parse_token_response(
         // A gateway that gave up waiting: the provider behind it may have acted. (A 502 or 503
         // says the gateway could not reach or use it: not acted on.)
         504 => return Err(GrantError::Lost(unexpected_status(response, url))),
+        404 => return Err(GrantError::NoEndpoint(unexpected_status(response, url))),
         _ if !response.is_success() => return Err(GrantError::Failed(unexpected_status(response, url))),
         _ => {}
     }
@@ -618,6 +631,8 @@ mod tests {
             www_authenticate: None,
             retry_after: None,
             date: None,
+            cache_control: None,
+            age: None,
         }
     }
 

@@ -74,6 +74,69 @@ pub fn default_state_dir(env: &Env) -> Result<PathBuf, Error> {
     Ok(Path::new(base).join("vouch").join("state"))
 }
 
+/// The provider metadata cache inside the state directory `state` (created 0700 if missing,
+/// and checked like the state directory itself). It holds no secret: only what providers
+/// publish in their discovery documents, one file per issuer.
+pub fn cache_dir(state: &Path) -> Result<PathBuf, Error> {
+    let dir = state.join("metadata");
+    ensure_private_dir(&dir)?;
+    Ok(dir)
+}
+
+/// Read a file vouch keeps state in, if it passes [`check_private_file`] and is at most
+/// `limit` bytes. `Ok(None)` when there is no such file; `Err` with the reason it is not
+/// trusted otherwise (the caller decides whether that is fatal).
+pub fn read_private_file(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, String> {
+    use std::io::Read;
+    match path.symlink_metadata() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("it cannot be inspected ({e})")),
+        Ok(meta) if !meta.is_file() => return Err("it is not a regular file".to_string()),
+        Ok(meta) if meta.len() > limit => return Err(format!("it is larger than {limit} bytes")),
+        Ok(_) => {}
+    }
+    check_private_file(path).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
+        .map_err(|e| format!("it cannot be read ({e})"))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!("it is larger than {limit} bytes"));
+    }
+    Ok(Some(bytes))
+}
+
+/// Replace `dir/name` with `bytes` atomically: a new 0600 file beside it, then a rename over
+/// it, so a reader sees the old content or the new, never a part. Whatever was there (a
+/// corrupt file, another user's) is replaced, never written through.
+pub fn write_private_file(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut nonce = [0u8; 8];
+    getrandom::fill(&mut nonce)
+        .map_err(|_| std::io::Error::other("the operating system gave no randomness"))?;
+    let temp = dir.join(format!(
+        ".{name}.{}.{}.tmp",
+        std::process::id(),
+        nonce.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    ));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let written = options.open(&temp).and_then(|mut file| {
+        file.write_all(bytes)?;
+        file.sync_all()
+    });
+    let renamed = written.and_then(|()| std::fs::rename(&temp, dir.join(name)));
+    if renamed.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    renamed
+}
+
 /// The home directory of `uid` in the account database: `/etc/passwd`, else `getent passwd`
 /// (for accounts from LDAP or other name services).
 #[cfg(unix)]

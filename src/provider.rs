@@ -3,12 +3,20 @@
 //! Endpoints come from a built-in preset (`--provider github`), or from discovery on the
 //! issuer; endpoint overrides in the profile win over both. This module owns that resolution
 //! and the presets. It does not talk OAuth itself: that is [`crate::oauth`].
+//!
+//! Discovered metadata is kept in [`crate::metadata_cache`] for as long as the provider
+//! allows. [`resolve`] uses a fresh cache entry instead of discovering; [`resolve_fresh`]
+//! (sign-in) always discovers, and refreshes the entry. A caller that finds an endpoint of
+//! cached metadata missing calls [`endpoint_missing`], which drops the entry, so that the
+//! next resolution rediscovers. Whatever the source, the endpoints are registered with the
+//! HTTP layer here and only here: a credential goes only to an endpoint of its own issuer.
 
 use crate::config::Profile;
 use crate::context::Context;
-use crate::discovery;
+use crate::discovery::{self, Metadata};
 use crate::error::Error;
 use crate::http;
+use crate::metadata_cache;
 use url::Url;
 
 /// The built-in provider presets.
@@ -31,6 +39,8 @@ pub struct Provider {
     pub iss_parameter_supported: bool,
     /// The provider speaks OpenID Connect (its metadata came from OIDC discovery).
     pub openid: bool,
+    /// The metadata came from the cache, not from discovery in this process.
+    pub from_cache: bool,
 }
 
 impl Provider {
@@ -75,6 +85,7 @@ fn github() -> Provider {
         scopes_supported: None,
         iss_parameter_supported: false,
         openid: false,
+        from_cache: false,
     }
 }
 
@@ -86,8 +97,53 @@ pub fn preset_issuer(name: &str) -> Option<&'static str> {
     }
 }
 
-/// Resolve a profile's provider: preset or discovery, then overrides.
+/// Resolve a profile's provider: preset, cached metadata or discovery, then overrides.
 pub fn resolve(ctx: &mut Context, profile: &Profile) -> Result<Provider, Error> {
+    resolve_with(ctx, profile, true)
+}
+
+/// [`resolve`] without the cache: discovery now (a sign-in, or an endpoint that moved), and
+/// its answer kept for the next commands.
+pub fn resolve_fresh(ctx: &mut Context, profile: &Profile) -> Result<Provider, Error> {
+    resolve_with(ctx, profile, false)
+}
+
+/// An endpoint of `provider` is not there (its host did not resolve, it refused the
+/// connection, or answered 404): if it came from the cache, drop the entry so that the next
+/// resolution rediscovers. Returns whether there was cached metadata to drop.
+pub fn endpoint_missing(ctx: &mut Context, provider: &Provider, what: &str) -> bool {
+    if !provider.from_cache {
+        return false;
+    }
+    ctx.log(format_args!("metadata: the cached {what} endpoint of {} is not there", provider.issuer));
+    metadata_cache::forget(ctx, &provider.issuer);
+    true
+}
+
+/// The issuer's metadata: from the cache when `cached` allows and it has a fresh entry, else
+/// from discovery (which updates the cache). The flag says whether it came from the cache.
+fn metadata(ctx: &mut Context, issuer: &str, cached: bool) -> Result<Option<(Metadata, bool)>, Error> {
+    if cached && let Some(hit) = metadata_cache::load(ctx, issuer) {
+        ctx.log(format_args!(
+            "metadata: from the cache for {issuer} (fetched {} s ago, fresh for {} s more)",
+            hit.age, hit.left
+        ));
+        return Ok(Some((hit.metadata, true)));
+    }
+    match discovery::fetch(ctx, issuer)? {
+        Some(fetched) => {
+            ctx.log(format_args!("metadata: discovered for {issuer}"));
+            metadata_cache::store(ctx, &fetched.metadata, fetched.lifetime);
+            Ok(Some((fetched.metadata, false)))
+        }
+        None => {
+            metadata_cache::forget(ctx, issuer);
+            Ok(None)
+        }
+    }
+}
+
+fn resolve_with(ctx: &mut Context, profile: &Profile, cached: bool) -> Result<Provider, Error> {
     let mut provider = match profile.provider.as_deref() {
         Some("github") => github(),
         Some(other) => {
@@ -103,8 +159,8 @@ pub fn resolve(ctx: &mut Context, profile: &Profile) -> Result<Provider, Error> 
         {
             Provider { issuer: profile.issuer.clone(), ..Provider::default() }
         }
-        None => match discovery::discover(ctx, &profile.issuer)? {
-            Some(meta) => Provider {
+        None => match metadata(ctx, &profile.issuer, cached)? {
+            Some((meta, from_cache)) => Provider {
                 issuer: meta.issuer,
                 token: meta.token_endpoint,
                 device: meta.device_authorization_endpoint,
@@ -115,6 +171,7 @@ pub fn resolve(ctx: &mut Context, profile: &Profile) -> Result<Provider, Error> 
                 scopes_supported: meta.scopes_supported,
                 iss_parameter_supported: meta.iss_parameter_supported,
                 openid: meta.openid,
+                from_cache,
             },
             None => Provider { issuer: profile.issuer.clone(), ..Provider::default() },
         },

@@ -14,6 +14,12 @@
 //!     record is marked `reauth_required` (exit 4). The marker goes.
 //!   - **answered, not acted on** (429, 5xx, an OAuth error such as `temporarily_unavailable`,
 //!     nothing sent at all): the token is still fresh (exit 5). The marker goes.
+//!   - **not there** (the token endpoint's host did not resolve or refused the connection, so
+//!     nothing was sent; or it answered 404): the token is still fresh. The marker goes. If
+//!     the endpoint came from cached metadata, the entry is dropped; when nothing was sent,
+//!     the provider is asked where its token endpoint is now, and if it moved, the token is
+//!     sent there, once, through this same state machine. A request that reached a server
+//!     is never repeated.
 //!   - **lost**: the request may have arrived but no usable answer came back. If the record
 //!     shows the provider keeps refresh tokens, resending is safe: the token stays fresh and
 //!     the next command retries (exit 5). Otherwise it is **spent** ([`Spent::Lost`]).
@@ -116,47 +122,97 @@ pub fn refresh(
         return until_expiry(ctx, key, current, spent, seen.is_some());
     }
 
-    let provider = provider::resolve(ctx, profile)?;
-    let token_url = provider.require(&provider.token, "token", "--token-url")?.clone();
-    // Everything sent belongs to the issuer that minted the record.
-    let client = Client {
-        issuer: current.issuer.clone().unwrap_or_else(|| key.issuer.clone()),
-        ..provider.client(profile, current.client_secret.clone())
-    };
-    match (&current.refresh_token, profile.flow, &current.client_secret) {
-        (Some(refresh_token), _, _) => {
-            let refresh_token = refresh_token.clone();
-            let sending = Sending {
-                key,
-                state_dir: &state_dir,
-                lock_name: &lock_name,
-                current: &current,
-                jit: seen.is_some(),
-            };
-            with_refresh_token(ctx, &sending, &refresh_token, &token_url, &client)
+    let mut provider = provider::resolve(ctx, profile)?;
+    let sending =
+        Sending { key, state_dir: &state_dir, lock_name: &lock_name, current: &current, jit: seen.is_some() };
+    loop {
+        let token_url = provider.require(&provider.token, "token", "--token-url")?.clone();
+        // Everything sent belongs to the issuer that minted the record.
+        let client = Client {
+            issuer: current.issuer.clone().unwrap_or_else(|| key.issuer.clone()),
+            ..provider.client(profile, current.client_secret.clone())
+        };
+        let attempt = match (&current.refresh_token, profile.flow, &current.client_secret) {
+            (Some(refresh_token), _, _) => {
+                let refresh_token = refresh_token.clone();
+                with_refresh_token(ctx, &sending, &refresh_token, &token_url, &client)
+            }
+            (None, Some(Flow::ClientCredentials), Some(_)) => {
+                with_client_secret(ctx, &sending, profile, &token_url, &client)
+            }
+            _ => Err(Attempt::Failed(Error::Rejected {
+                profile: key.profile.clone(),
+                reason: "the access token has expired and there is no refresh token to renew it".to_string(),
+            })),
+        };
+        let (error, sent) = match attempt {
+            Ok(record) => return Ok(record),
+            Err(Attempt::Failed(error)) => return Err(error),
+            Err(Attempt::NotThere { error, sent }) => (error, sent),
+        };
+        // The token endpoint is not there. If it came from cached metadata, it may have moved:
+        // drop the entry, and when nothing was sent, ask the provider where it is now and send
+        // there, once. (A request that reached a server is never repeated by this command.)
+        if !provider::endpoint_missing(ctx, &provider, "token") || sent {
+            return Err(error);
         }
-        (None, Some(Flow::ClientCredentials), Some(_)) => {
-            let scope = profile.scopes.join(" ");
-            let interrupts = ctx.interrupts();
-            let (tokens, critical) =
-                match client_credentials::mint(ctx, &key.profile, &token_url, &client, &scope) {
-                    Ok(minted) => minted,
-                    Err(err @ Error::Rejected { .. }) => {
-                        return Err(after_rejection(ctx, key, &current, err));
-                    }
-                    Err(err) => return Err(err),
-                };
-            let renewed = renewed_record(&current, tokens, ctx.now(), None);
-            store.save(key, &renewed)?;
-            drop(critical);
-            interrupts.check()?;
-            Ok(renewed)
-        }
-        _ => Err(Error::Rejected {
-            profile: key.profile.clone(),
-            reason: "the access token has expired and there is no refresh token to renew it".to_string(),
-        }),
+        let fresh = match provider::resolve_fresh(ctx, profile) {
+            Ok(fresh) if fresh.token.is_some() && fresh.token != provider.token => fresh,
+            Ok(_) => return Err(error),
+            Err(rediscovery) => {
+                ctx.log(format_args!("refresh: rediscovery failed too: {rediscovery}"));
+                return Err(error);
+            }
+        };
+        ctx.log(format_args!("refresh: the token endpoint moved; sending to the one the provider names now"));
+        provider = fresh;
     }
+}
+
+/// Why one attempt at the token endpoint did not renew the record.
+enum Attempt {
+    /// Settled: report it.
+    Failed(Error),
+    /// Nothing is at the token endpoint: its host did not resolve or refused the connection
+    /// (`sent` false: nothing was sent), or it answered 404 (`sent` true). The credential is
+    /// as it was.
+    NotThere { error: Error, sent: bool },
+}
+
+impl From<Error> for Attempt {
+    fn from(error: Error) -> Self {
+        Attempt::Failed(error)
+    }
+}
+
+/// Mint a new access token with the stored client secret (no answer consumes it).
+fn with_client_secret(
+    ctx: &mut Context,
+    sending: &Sending<'_>,
+    profile: &Profile,
+    token_url: &url::Url,
+    client: &Client,
+) -> Result<Record, Attempt> {
+    let Sending { key, current, .. } = *sending;
+    let scope = profile.scopes.join(" ");
+    let interrupts = ctx.interrupts();
+    let (tokens, critical) = match client_credentials::grant(ctx, token_url, client, &scope) {
+        Ok(minted) => minted,
+        Err(GrantError::Unreachable(error)) => return Err(Attempt::NotThere { error, sent: false }),
+        Err(GrantError::NoEndpoint(error)) => return Err(Attempt::NotThere { error, sent: true }),
+        Err(other) => {
+            return Err(match other.into_error(&key.profile, token_url, client) {
+                err @ Error::Rejected { .. } => after_rejection(ctx, key, current, err),
+                err => err,
+            }
+            .into());
+        }
+    };
+    let renewed = renewed_record(current, tokens, ctx.now(), None);
+    ctx.store()?.save(key, &renewed)?;
+    drop(critical);
+    interrupts.check()?;
+    Ok(renewed)
 }
 
 /// One refresh under way: which credential, where its marker lives, the record it starts
@@ -178,7 +234,7 @@ fn with_refresh_token(
     refresh_token: &RefreshToken,
     token_url: &url::Url,
     client: &Client,
-) -> Result<Record, Error> {
+) -> Result<Record, Attempt> {
     let Sending { key, state_dir, lock_name, current, .. } = *sending;
     let keeps = current.rotation == Some(Rotation::Keeps);
     if InFlight::was_cut_off(state_dir, lock_name, refresh_token.expose_secret()) {
@@ -187,7 +243,7 @@ fn with_refresh_token(
                 "refresh: an earlier refresh was cut off; this provider keeps refresh tokens"
             ));
         } else {
-            return spend(ctx, sending, Spent::Interrupted, None);
+            return Ok(spend(ctx, sending, Spent::Interrupted, None)?);
         }
     }
     let interrupts = ctx.interrupts();
@@ -205,23 +261,33 @@ fn with_refresh_token(
                 profile: key.profile.clone(),
                 reason: format!("the provider no longer accepts its refresh token (invalid_grant{detail})"),
             };
-            return Err(after_rejection(ctx, key, current, err));
+            return Err(after_rejection(ctx, key, current, err).into());
         }
         Err(refused @ GrantError::Refused { .. }) => {
             drop(in_flight);
             let err = refused.into_error(&key.profile, token_url, client);
-            return Err(after_rejection(ctx, key, current, err));
+            return Err(after_rejection(ctx, key, current, err).into());
         }
         Err(GrantError::Lost(err)) if keeps => {
             drop(in_flight);
-            return Err(retry_later(key, err));
+            return Err(retry_later(key, err).into());
         }
         Err(GrantError::Lost(err)) => {
-            return spend(ctx, sending, Spent::Lost, Some((in_flight, err)));
+            return Ok(spend(ctx, sending, Spent::Lost, Some((in_flight, err)))?);
+        }
+        // Nothing is there (no answer at all, or a 404 that processed no grant): the refresh
+        // token was not consumed and stays fresh.
+        Err(GrantError::Unreachable(error)) => {
+            drop(in_flight);
+            return Err(Attempt::NotThere { error, sent: false });
+        }
+        Err(GrantError::NoEndpoint(error)) => {
+            drop(in_flight);
+            return Err(Attempt::NotThere { error, sent: true });
         }
         Err(other) => {
             drop(in_flight);
-            return Err(other.into_error(&key.profile, token_url, client));
+            return Err(other.into_error(&key.profile, token_url, client).into());
         }
     };
 
@@ -249,7 +315,7 @@ fn with_refresh_token(
             // Keep what fits: the new refresh token alone (the access token is the large part).
             let slim = Record { access_token: AccessToken::new(""), expires_at: None, ..renewed.clone() };
             if store.save(key, &slim).is_err() {
-                return spend(ctx, sending, Spent::Unstorable, Some((in_flight, too_large)));
+                return Ok(spend(ctx, sending, Spent::Unstorable, Some((in_flight, too_large)))?);
             }
             ctx.note(format_args!(
                 "warning: the new access token of '{}' is too large for the {}; only its refresh token was \
@@ -258,7 +324,7 @@ fn with_refresh_token(
                 store.kind().description()
             ));
         }
-        Err(refused) => return spend(ctx, sending, Spent::Unstorable, Some((in_flight, refused))),
+        Err(refused) => return Ok(spend(ctx, sending, Spent::Unstorable, Some((in_flight, refused)))?),
     }
     // Stored: the marker goes (with `in_flight`), then deferred signals may end the command.
     drop(in_flight);

@@ -50,7 +50,8 @@ pub fn sign_in(
     previous: Option<&Record>,
     options: &Options,
 ) -> Result<SignedIn, Error> {
-    let provider = provider::resolve(ctx, profile)?;
+    // A sign-in always asks the provider where its endpoints are now (and refreshes the cache).
+    let provider = provider::resolve_fresh(ctx, profile)?;
     let flow = match options.flow.or(profile.flow) {
         Some(flow) => flow,
         None => flows::default_flow(&provider)?,

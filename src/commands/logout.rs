@@ -8,6 +8,12 @@
 //! on a provider that wants client authentication at `/revoke`, say) gets the same wording as
 //! in `rotate` ([`oauth::refused_warning`]). Idempotent: logging out of a signed-out profile is exit 0 with a note.
 //! The profile's non-secret settings are kept for the next login.
+//!
+//! When several store items match the profile's entry (another program stored an item with
+//! vouch's attributes and more), only vouch's are revoked and deleted: an item is vouch's when
+//! its secret decodes as a vouch record or it carries vouch's label
+//! ([`crate::store::SecretStore::duplicates`]). The others are left in place, and the command
+//! says so.
 
 use super::Outcome;
 use crate::cli::LogoutArgs;
@@ -37,15 +43,29 @@ pub fn run(args: LogoutArgs, ctx: &mut Context) -> Result<Outcome, Error> {
         let profile = &config.profiles[&name];
         let key = identity::resolve(ctx, &dir, &name, profile)?;
         let _lock = ProfileLock::acquire(&ctx.state_dir()?, &store.lock_name(&key), ctx.settings.lock_wait)?;
-        let record = match store.load(&key) {
-            Ok(record) => record,
-            // Unreadable, or minted for another provider than the profile now names: nothing
-            // to revoke with here, but the entry must still go.
-            Err(Error::Unreadable { .. } | Error::ForeignCredential { .. }) => None,
+        let (record, duplicates) = match store.load(&key) {
+            Ok(record) => (record, Vec::new()),
+            // Unreadable (corrupt, or several items match the entry), or minted for another
+            // provider than the profile now names: nothing to revoke with here, but vouch's
+            // items must still go.
+            Err(Error::Unreadable { .. } | Error::ForeignCredential { .. }) => {
+                (None, store.duplicates(&key)?)
+            }
             Err(other) => return Err(other),
         };
         if let Some(record) = &record {
             revoke(ctx, &name, profile, record);
+        }
+        // Several items match: revoke what vouch's among them hold for this profile's provider.
+        for record in duplicates.iter().filter_map(|d| d.record.as_ref()) {
+            if key.owns(record) {
+                revoke(ctx, &name, profile, record);
+            } else {
+                ctx.note(format_args!(
+                    "warning: a credential of '{name}' minted for another provider was deleted without being \
+                     revoked; it stays valid there until it expires"
+                ));
+            }
         }
         InFlight::clear(&ctx.state_dir()?, &store.lock_name(&key));
         let fallback = store.delete(&key.previous())?;
@@ -55,6 +75,15 @@ pub fn run(args: LogoutArgs, ctx: &mut Context) -> Result<Outcome, Error> {
             ));
         } else {
             ctx.note(format_args!("'{name}' was already signed out."));
+        }
+        let foreign = duplicates.iter().filter(|d| !d.vouch).count();
+        if foreign > 0 {
+            ctx.note(format_args!(
+                "warning: {foreign} other item(s) in the {} match the entry of '{name}' but are not vouch's \
+                 (another program stored them); they were left in place. Until they are removed (with the \
+                 program that stored them, or Seahorse or secret-tool), '{name}' cannot be read",
+                store.kind().description()
+            ));
         }
     }
     Ok(Outcome::Done)

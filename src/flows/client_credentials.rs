@@ -38,7 +38,7 @@ pub fn run(ctx: &mut Context, request: &Request<'_>) -> Result<Obtained, Error> 
     })
 }
 
-/// Run the client-credentials grant. Shared with just-in-time renewal of such profiles.
+/// Run the client-credentials grant. Shared with rotation of the client secret.
 pub fn mint(
     ctx: &mut Context,
     profile: &str,
@@ -46,12 +46,22 @@ pub fn mint(
     client: &Client,
     scope: &str,
 ) -> Result<(oauth::Tokens, crate::signals::CriticalSection), Error> {
+    grant(ctx, token_url, client, scope).map_err(|e| e.into_error(profile, token_url, client))
+}
+
+/// [`mint`], with the provider's answer not yet classified (just-in-time renewal tells an
+/// endpoint that is not there from the others).
+pub fn grant(
+    ctx: &mut Context,
+    token_url: &url::Url,
+    client: &Client,
+    scope: &str,
+) -> Result<(oauth::Tokens, crate::signals::CriticalSection), oauth::GrantError> {
     let mut params = vec![("grant_type", "client_credentials")];
     if !scope.is_empty() {
         params.push(("scope", scope));
     }
     let critical = ctx.interrupts().critical();
-    let tokens = oauth::token_request(ctx, token_url, client, &params)
-        .map_err(|e| e.into_error(profile, token_url, client))?;
+    let tokens = oauth::token_request(ctx, token_url, client, &params)?;
     Ok((tokens, critical))
 }

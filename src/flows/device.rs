@@ -126,7 +126,7 @@ pub fn run(ctx: &mut Context, request: &Request<'_>) -> Result<Obtained, Error> 
             }
             // RFC 8628 §3.5: on a timeout or an unavailable server, back off and keep polling;
             // the person may already have approved.
-            Err(GrantError::Failed(err) | GrantError::Lost(err))
+            Err(GrantError::Failed(err) | GrantError::Lost(err) | GrantError::Unreachable(err))
                 if err.exit_code() == crate::error::exit::UNAVAILABLE =>
             {
                 interval = (interval * 2).min(MAX_INTERVAL);

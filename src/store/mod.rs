@@ -60,10 +60,24 @@ impl EntryKey {
     }
 
     /// Whether `record` was minted by this key's issuer for its client.
-    fn owns(&self, record: &Record) -> bool {
+    pub fn owns(&self, record: &Record) -> bool {
         record.issuer.as_deref() == Some(self.issuer.as_str())
             && record.client_id.as_deref() == Some(self.client_id.as_str())
     }
+}
+
+/// The start of the label vouch gives its items, in stores that show labels.
+const LABEL_PREFIX: &str = "vouch credential for profile ";
+
+/// One of several store items that match one entry: another program stored an item with
+/// vouch's attributes and more, so a search for vouch's finds both.
+pub struct Duplicate {
+    entry: Arc<Entry>,
+    /// Its record, when its secret decodes as a vouch record.
+    pub record: Option<Record>,
+    /// Whether it is vouch's: its secret decodes as a vouch record, or it carries vouch's
+    /// label. Items that are not vouch's are never deleted or overwritten on purpose.
+    pub vouch: bool,
 }
 
 /// Which credential store holds the secrets.
@@ -276,21 +290,56 @@ impl SecretStore {
         self.delete_entry(PROBE, PROBE).map(|_| ())
     }
 
-    /// Delete the entry named `entry`. Returns whether there was one. Duplicate items (which
-    /// another tool may have created with the same attributes) are all deleted.
+    /// Delete the entry named `entry`. Returns whether vouch's item was there. When several
+    /// items match it ([`SecretStore::duplicates`]), only vouch's are deleted: the others
+    /// belong to another program.
     pub fn delete_entry(&self, entry: &str, profile: &str) -> Result<bool, Error> {
         match self.call(entry, |e| e.delete_credential()) {
             Ok(()) => Ok(true),
             Err(keyring_core::Error::NoEntry) => Ok(false),
             Err(keyring_core::Error::Ambiguous(entries)) => {
-                for entry in entries {
-                    self.bounded(move || entry.delete_credential())
-                        .map_err(|err| self.classify(profile, err))?;
+                let mut deleted = false;
+                for duplicate in self.inspect(entries) {
+                    if duplicate.vouch {
+                        let entry = duplicate.entry;
+                        self.bounded(move || entry.delete_credential())
+                            .map_err(|err| self.classify(profile, err))?;
+                        deleted = true;
+                    }
                 }
-                Ok(true)
+                Ok(deleted)
             }
             Err(err) => Err(self.classify(profile, err)),
         }
+    }
+
+    /// The items that match `key`'s entry when there are several (each read, and judged
+    /// vouch's or not); empty when there is one or none.
+    pub fn duplicates(&self, key: &EntryKey) -> Result<Vec<Duplicate>, Error> {
+        match self.call(&key.entry, |e| e.get_secret().map(|_| ())) {
+            Err(keyring_core::Error::Ambiguous(entries)) => Ok(self.inspect(entries)),
+            Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(Vec::new()),
+            Err(err) => Err(self.classify(&key.profile, err)),
+        }
+    }
+
+    /// Read each of several matching items, and tell vouch's from the others. An item that
+    /// cannot be read is judged by its label alone.
+    fn inspect(&self, entries: Vec<Entry>) -> Vec<Duplicate> {
+        entries
+            .into_iter()
+            .map(|entry| {
+                let entry = Arc::new(entry);
+                let reader = entry.clone();
+                let secret = self.bounded(move || reader.get_secret().map(Zeroizing::new));
+                let record = secret.ok().and_then(|bytes| Record::decode(&bytes).ok());
+                let labeller = entry.clone();
+                let labelled = run_bounded(self.timeout, move || label_of(&labeller))
+                    .flatten()
+                    .is_some_and(|label| label.starts_with(LABEL_PREFIX));
+                Duplicate { vouch: record.is_some() || labelled, record, entry }
+            })
+            .collect()
     }
 
     /// Run `op` on this profile's entry, within the time bound.
@@ -304,7 +353,7 @@ impl SecretStore {
         let labelled = self.labelled;
         self.bounded(move || {
             let profile = user.split(['~', '#']).next().unwrap_or_default();
-            let label = format!("vouch credential for profile {profile}");
+            let label = format!("{LABEL_PREFIX}{profile}");
             let mods: HashMap<&str, &str> =
                 if labelled { HashMap::from([("label", label.as_str())]) } else { HashMap::new() };
             let entry = backend.build(SERVICE, &user, (!mods.is_empty()).then_some(&mods))?;
@@ -324,6 +373,17 @@ impl SecretStore {
     fn classify(&self, profile: &str, err: keyring_core::Error) -> Error {
         classify(self.kind, profile, err)
     }
+}
+
+/// The label of a store item, in stores that have labels (the Secret Service).
+#[cfg(target_os = "linux")]
+fn label_of(entry: &Entry) -> Option<String> {
+    entry.as_any().downcast_ref::<dbus_secret_service_keyring_store::cred::Wrapper>()?.get_label().ok()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn label_of(_: &Entry) -> Option<String> {
+    None
 }
 
 /// Run `op` on a helper thread, returning `None` if it has not finished within `timeout`.

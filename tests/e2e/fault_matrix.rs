@@ -684,8 +684,8 @@ fn unreadable_records_are_exit_8_and_logout_clears_them() {
 }
 
 #[test]
-fn duplicate_items_are_exit_8_without_leaking_and_logout_removes_both() {
-    let (ss, _provider, vouch) = secret_service_with_session();
+fn duplicate_items_are_exit_8_without_leaking_and_logout_removes_only_vouchs() {
+    let (ss, provider, vouch) = secret_service_with_session();
     // secret-tool replaces an item with identical attributes, so the second one has one more.
     let mut cmd = Command::new("secret-tool");
     cmd.args(["store", "--label", "x", "service", "vouch", "username", &vouch.entry_of("p"), "extra", "1"]);
@@ -710,12 +710,33 @@ fn duplicate_items_are_exit_8_without_leaking_and_logout_removes_both() {
         let run = run_bounded(&vouch, case, args, None, NO_HANG);
         assert_store_error(case, &run, 8, &["vouch logout p"], NO_HANG);
     }
+    // Logout used to delete both items without revoking anything: it could read neither, so it
+    // deleted every match, another program's item included. Now it reads each: vouch's (its
+    // secret is a vouch record) is revoked at the provider and deleted; the other program's is
+    // left as it was, and the command says so.
     let case = "duplicates: logout";
-    assert_ok(case, &run_bounded(&vouch, case, &["logout", "p"], None, NO_HANG));
-    assert_eq!(ss.count_items("vouch"), 0, "{case}: not every duplicate was removed");
+    let run = run_bounded(&vouch, case, &["logout", "p"], None, NO_HANG);
+    assert_ok(case, &run);
+    assert!(run.stderr.contains("Signed out of 'p'"), "{case}: {}", run.stderr);
+    assert!(
+        run.stderr.contains("1 other item(s)") && run.stderr.contains("left in place"),
+        "{case}: {}",
+        run.stderr
+    );
+    let revoked = provider.requests_to("/revoke");
+    assert_eq!(revoked.len(), 1, "{case}: vouch's credential was not revoked");
+    assert_eq!(revoked[0].form_value("token").as_deref(), Some(GOOD), "{case}: revoked something else");
+    assert!(!provider.is_access_token_active(GOOD), "{case}");
+    assert_eq!(ss.count_items("vouch"), 1, "{case}: the other program's item was deleted");
+    assert_eq!(
+        ss.lookup("vouch", &vouch.entry_of("p")).as_deref(),
+        Some(&b"canary-duplicate-item-content"[..]),
+        "{case}: the item left is not the other program's, or it was changed"
+    );
+    // What is left is not a vouch record: it is never handed out as a token.
     let case = "duplicates: token after logout";
     let run = run_bounded(&vouch, case, &["token", "p"], None, NO_HANG);
-    assert_store_error(case, &run, 3, &["vouch login p"], NO_HANG);
+    assert_store_error(case, &run, 8, &["vouch logout p"], NO_HANG);
 }
 
 /// The id of a key in `@u` that vouch holds for `profile`, if there is one.

@@ -411,3 +411,66 @@ fn rotate_a_client_secret_only_after_the_new_one_works() {
     assert!(p.is_access_token_active(record["access_token"].as_str().unwrap()));
     assert!(!h.stderr.text().contains("new-secret"));
 }
+
+/// `status NAME --json` of the harness's last run, parsed.
+fn status_json(h: &Harness, name: &str) -> (u8, serde_json::Value) {
+    h.stdout.clear();
+    let code = h.run(&["status", name, "--json"], "");
+    let text = h.stdout.text();
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"));
+    let value = if value.is_array() { value[0].clone() } else { value };
+    (code, value)
+}
+
+#[test]
+fn a_bare_400_to_a_refresh_is_exit_4_says_no_reason_and_the_token_is_never_resent() {
+    // The provider refuses the refresh token (it does not know it) with a bare 400: no OAuth
+    // error code, no body.
+    let p = provider(fake_provider::Config { bare_token_errors: true, ..Default::default() });
+    let h = Harness::new(StoreKind::Mock);
+    let (access, _) = p.issue_grant("alice", "openid offline_access");
+    h.seed_profile("p", &p.issuer(), "cli", "device");
+    h.seed_record(
+        "p",
+        json!({"version":2,"generation":1,"access_token":access,"token_type":"Bearer",
+               "expires_at": now() - 10,"refresh_token":"fake-refresh-the-provider-forgot"}),
+    );
+    assert_eq!(h.run(&["token", "p"], ""), 4, "{}", h.stderr.text());
+    let said = h.stderr.text();
+    assert!(said.contains("answered a bare HTTP 400 and gave no reason"), "{said}");
+    assert!(said.contains("vouch login p"), "{said}");
+    assert!(!said.contains("fake-refresh"), "{said}");
+    assert!(h.stdout.text().is_empty());
+    assert_eq!(h.stored("p").unwrap()["reauth_required"], true);
+    let (code, status) = status_json(&h, "p");
+    assert_eq!(code, 3, "{status}");
+    assert_eq!(status["state"], "reauth-required", "{status}");
+    assert_eq!(status["renewable"], false, "{status}");
+    for args in [&["token", "p"][..], &["refresh", "p"], &["token", "p", "--min-ttl", "0"]] {
+        assert_eq!(h.run(args, ""), 4, "{args:?}: {}", h.stderr.text());
+    }
+    assert_eq!(refresh_grants(&p).len(), 1, "a refused refresh token was sent again");
+}
+
+#[test]
+fn a_bare_401_to_client_credentials_is_exit_4_and_the_old_secret_is_not_tried_again() {
+    let p = provider(fake_provider::Config { bare_token_errors: true, ..Default::default() });
+    p.register_client("svc", Some("s3cret"));
+    let h = Harness::new(StoreKind::Mock);
+    let args = ["login", "ci", "--issuer", &p.issuer(), "--client-id", "svc", "--client-credentials"];
+    assert_eq!(h.run(&args, "s3cret"), 0, "{}", h.stderr.text());
+    // The secret is rotated at the provider behind vouch's back.
+    p.register_client("svc", Some("rotated-elsewhere"));
+    h.stderr.clear();
+    assert_eq!(h.run(&["token", "ci", "--min-ttl", "7200"], ""), 4, "{}", h.stderr.text());
+    let said = h.stderr.text();
+    assert!(said.contains("answered a bare HTTP 401 and gave no reason; check the client secret"), "{said}");
+    assert!(!said.contains("s3cret"), "{said}");
+    let (code, status) = status_json(&h, "ci");
+    assert_eq!(code, 3, "{status}");
+    assert_eq!(status["state"], "reauth-required", "{status}");
+    assert_eq!(status["renewable"], false, "{status}");
+    assert_eq!(h.run(&["token", "ci", "--min-ttl", "7200"], ""), 4);
+    assert_eq!(h.run(&["refresh", "ci"], ""), 4);
+    assert_eq!(p.token_requests("client_credentials").len(), 2, "the refused secret was sent again");
+}

@@ -16,6 +16,7 @@ mod lifecycle;
 mod lifecycle_e2e;
 mod login_e2e;
 mod login_flows;
+mod metadata_cache;
 mod other_user;
 mod provider_text;
 mod proxies;

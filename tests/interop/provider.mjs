@@ -125,6 +125,13 @@ for (const event of [
   });
 }
 
+// Every test run starts its own provider, often on a port an earlier one used; vouch caches
+// provider metadata per issuer (for what Cache-Control allows, else 24 h), so say it is not to
+// be kept, as the fake provider does.
+provider.use(async (ctx, next) => {
+  await next();
+  if (ctx.path.startsWith('/.well-known/')) ctx.set('Cache-Control', 'no-store');
+});
 server.on('request', provider.callback());
 process.stdout.write(`${issuer}\n`);
 

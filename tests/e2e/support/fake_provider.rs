@@ -125,6 +125,16 @@ pub struct Config {
     /// The client's one registered redirect URI, matched exactly (as Okta does): `/authorize`
     /// refuses any other with an error page, never redirecting. `None` accepts any URI.
     pub registered_redirect_uri: Option<String>,
+    /// Sent as `Cache-Control` on the discovery documents; `None` sends none (vouch then keeps
+    /// the metadata for its default day). The default is `no-store`: the binary tests share
+    /// one state directory (the user's), hence one metadata cache, for every test and every
+    /// run, and a port that another provider of another test used would otherwise find that
+    /// provider's metadata. Tests of the cache choose what they need.
+    pub discovery_cache_control: Option<String>,
+    /// Token endpoint errors are a bare status with an empty body and no OAuth error code (a
+    /// gateway or a provider that gives no reason): `invalid_grant` becomes a bare 400,
+    /// `invalid_client` a bare 401. The grant is refused all the same.
+    pub bare_token_errors: bool,
 }
 
 impl Default for Config {
@@ -153,6 +163,8 @@ impl Default for Config {
             subject: "alice".to_string(),
             port: 0,
             registered_redirect_uri: None,
+            discovery_cache_control: Some("no-store".to_string()),
+            bare_token_errors: false,
         }
     }
 }
@@ -1259,7 +1271,11 @@ fn discovery(state: &State, issuer: &str, request: &Request, oidc_doc: bool) -> 
     doc.insert("code_challenge_methods_supported".into(), json!(["S256"]));
     doc.insert("token_endpoint_auth_methods_supported".into(), json!(config.auth_methods));
     doc.insert("scopes_supported".into(), json!(SCOPES));
-    Response::json(200, &Value::Object(doc))
+    let response = Response::json(200, &Value::Object(doc));
+    match &config.discovery_cache_control {
+        Some(value) => response.header("Cache-Control", value),
+        None => response,
+    }
 }
 
 fn add_oidc_metadata(doc: &mut Map<String, Value>, config: &Config, issuer: &str) {
@@ -1661,6 +1677,7 @@ fn token_endpoint(state: &mut State, issuer: &str, request: &Request) -> Respons
     let style = Style::for_request(&state.config, request);
     match token_grant(state, issuer, request) {
         Ok(issued) => token_success(state, style, issued),
+        Err(error) if state.config.bare_token_errors => Response::new(error.status),
         Err(error) => style.error(hostile(state, request, error)),
     }
 }
