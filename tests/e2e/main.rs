@@ -11,6 +11,8 @@ mod git_e2e;
 mod in_process;
 mod integrity;
 mod interop_oidc_provider;
+mod kube_credential;
+mod kube_e2e;
 mod lifecycle;
 mod lifecycle_e2e;
 mod login_e2e;
