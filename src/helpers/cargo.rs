@@ -115,13 +115,19 @@ pub fn serve(ctx: &mut Context, request: &Request, default: Option<&str>) -> Zer
                 ctx.log(format_args!("cargo-credential: answered for '{}' ({registry})", grant.profile));
                 got(&grant)
             }
-            Err(err) => failure(&err),
+            Err(err) => {
+                // cargo shows a `not-found` as its own "no token found"; say why here too.
+                if !matches!(err, Error::NotServed { .. }) {
+                    ctx.note(format_args!("vouch: no token for cargo ({registry}): {err}"));
+                }
+                failure(&err)
+            }
         },
-        "login" if request.token.is_some() => Zeroizing::new(refusal(
-            "operation-not-supported",
+        "login" if request.token.is_some() => unsupported(
+            ctx,
             "vouch does not keep tokens it is handed; it gives cargo the tokens its provider issues to a vouch \
              profile: run `vouch login NAME`, then `vouch setup-cargo --registry REGISTRY --profile NAME`",
-        )),
+        ),
         "login" => match resource(request, default).and_then(|r| super::token_for(ctx, &r)) {
             Ok(grant) => {
                 ctx.note(format_args!(
@@ -132,12 +138,12 @@ pub fn serve(ctx: &mut Context, request: &Request, default: Option<&str>) -> Zer
             }
             Err(err) => failure(&err),
         },
-        "logout" => Zeroizing::new(refusal(
-            "operation-not-supported",
+        "logout" => unsupported(
+            ctx,
             "vouch keeps no registry token for cargo to forget; `vouch logout NAME` signs the profile out \
              (for every program that uses it)",
-        )),
-        _ => Zeroizing::new(refusal("operation-not-supported", "vouch only answers get, login and logout")),
+        ),
+        _ => unsupported(ctx, "vouch only answers get, login and logout"),
     }
 }
 
@@ -166,6 +172,12 @@ pub fn failure(err: &Error) -> Zeroizing<String> {
         _ => "other",
     };
     Zeroizing::new(refusal(kind, &format!("vouch ({}): {err}", err.class())))
+}
+
+/// `operation-not-supported`, whose message cargo does not show: it goes to stderr as well.
+fn unsupported(ctx: &mut Context, why: &str) -> Zeroizing<String> {
+    ctx.note(format_args!("vouch: {why}"));
+    Zeroizing::new(refusal("operation-not-supported", why))
 }
 
 fn refusal(kind: &str, message: &str) -> String {

@@ -1,6 +1,8 @@
 //! One integration-test crate (one link) for every end-to-end test.
 
 mod browser_flow;
+mod cargo_credential;
+mod cargo_e2e;
 mod cli_definition;
 mod docs;
 mod fault_matrix;
