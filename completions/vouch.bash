@@ -16,6 +16,9 @@ _vouch() {
             ",$1")
                 cmd="vouch"
                 ;;
+            vouch,cargo-credential)
+                cmd="vouch__subcmd__cargo__subcmd__credential"
+                ;;
             vouch,completions)
                 cmd="vouch__subcmd__completions"
                 ;;
@@ -27,6 +30,9 @@ _vouch() {
                 ;;
             vouch,help)
                 cmd="vouch__subcmd__help"
+                ;;
+            vouch,kube-credential)
+                cmd="vouch__subcmd__kube__subcmd__credential"
                 ;;
             vouch,login)
                 cmd="vouch__subcmd__login"
@@ -40,14 +46,23 @@ _vouch() {
             vouch,rotate)
                 cmd="vouch__subcmd__rotate"
                 ;;
+            vouch,setup-cargo)
+                cmd="vouch__subcmd__setup__subcmd__cargo"
+                ;;
             vouch,setup-git)
                 cmd="vouch__subcmd__setup__subcmd__git"
+                ;;
+            vouch,setup-kube)
+                cmd="vouch__subcmd__setup__subcmd__kube"
                 ;;
             vouch,status)
                 cmd="vouch__subcmd__status"
                 ;;
             vouch,token)
                 cmd="vouch__subcmd__token"
+                ;;
+            vouch__subcmd__help,cargo-credential)
+                cmd="vouch__subcmd__help__subcmd__cargo__subcmd__credential"
                 ;;
             vouch__subcmd__help,completions)
                 cmd="vouch__subcmd__help__subcmd__completions"
@@ -61,6 +76,9 @@ _vouch() {
             vouch__subcmd__help,help)
                 cmd="vouch__subcmd__help__subcmd__help"
                 ;;
+            vouch__subcmd__help,kube-credential)
+                cmd="vouch__subcmd__help__subcmd__kube__subcmd__credential"
+                ;;
             vouch__subcmd__help,login)
                 cmd="vouch__subcmd__help__subcmd__login"
                 ;;
@@ -73,8 +91,14 @@ _vouch() {
             vouch__subcmd__help,rotate)
                 cmd="vouch__subcmd__help__subcmd__rotate"
                 ;;
+            vouch__subcmd__help,setup-cargo)
+                cmd="vouch__subcmd__help__subcmd__setup__subcmd__cargo"
+                ;;
             vouch__subcmd__help,setup-git)
                 cmd="vouch__subcmd__help__subcmd__setup__subcmd__git"
+                ;;
+            vouch__subcmd__help,setup-kube)
+                cmd="vouch__subcmd__help__subcmd__setup__subcmd__kube"
                 ;;
             vouch__subcmd__help,status)
                 cmd="vouch__subcmd__help__subcmd__status"
@@ -89,8 +113,30 @@ _vouch() {
 
     case "${cmd}" in
         vouch)
-            opts="-v -h -V --store --config-dir --verbose --no-input --help --version login status token refresh rotate logout exec git-credential setup-git completions help"
+            opts="-v -h -V --store --config-dir --verbose --no-input --help --version login status token refresh rotate logout exec git-credential setup-git kube-credential setup-kube cargo-credential setup-cargo completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -W "auto secret-service keyutils keychain windows" -- "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vouch__subcmd__cargo__subcmd__credential)
+            opts="-v -h -V --cargo-plugin --store --config-dir --verbose --no-input --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -185,8 +231,22 @@ _vouch() {
             return 0
             ;;
         vouch__subcmd__help)
-            opts="login status token refresh rotate logout exec git-credential setup-git completions help"
+            opts="login status token refresh rotate logout exec git-credential setup-git kube-credential setup-kube cargo-credential setup-cargo completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vouch__subcmd__help__subcmd__cargo__subcmd__credential)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -241,6 +301,20 @@ _vouch() {
             return 0
             ;;
         vouch__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vouch__subcmd__help__subcmd__kube__subcmd__credential)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -310,7 +384,35 @@ _vouch() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vouch__subcmd__help__subcmd__setup__subcmd__cargo)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vouch__subcmd__help__subcmd__setup__subcmd__git)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vouch__subcmd__help__subcmd__setup__subcmd__kube)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -345,6 +447,28 @@ _vouch() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vouch__subcmd__kube__subcmd__credential)
+            opts="-v -h -V --store --config-dir --verbose --no-input --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -W "auto secret-service keyutils keychain windows" -- "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -488,6 +612,36 @@ _vouch() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vouch__subcmd__setup__subcmd__cargo)
+            opts="-v -h -V --registry --profile --remove --store --config-dir --verbose --no-input --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -W "auto secret-service keyutils keychain windows" -- "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vouch__subcmd__setup__subcmd__git)
             opts="-v -h -V --host --profile --global --local --remove --store --config-dir --verbose --no-input --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -500,6 +654,40 @@ _vouch() {
                     return 0
                     ;;
                 --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -W "auto secret-service keyutils keychain windows" -- "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vouch__subcmd__setup__subcmd__kube)
+            opts="-v -h -V --context --profile --kubeconfig --remove --store --config-dir --verbose --no-input --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -97,6 +97,14 @@ fn named_profile(args: &[String]) -> Result<Option<String>, Error> {
 /// The shared request for `request`: named in `args`, else `default` (the command line),
 /// else by the registry's address.
 pub fn resource(request: &Request, default: Option<&str>) -> Result<Resource, Error> {
+    // cargo sends tokens to plain-http registries; vouch's tokens go there only on loopback.
+    let index = request.registry.index_url.strip_prefix("sparse+").unwrap_or(&request.registry.index_url);
+    if let Ok(url) = url::Url::parse(index)
+        && url.scheme() == "http"
+        && !crate::http::is_loopback(&url)
+    {
+        return Err(Error::InsecureUrl { url: index.chars().take(200).collect() });
+    }
     let target = match named_profile(&request.args)?.or_else(|| default.map(str::to_string)) {
         Some(name) => Target::Profile(Some(name)),
         None => Target::Address(Address::from_url(&request.registry.index_url).ok_or_else(|| {
@@ -306,6 +314,13 @@ mod tests {
         for bad in [r#"["--frobnicate"]"#, r#"["a","b"]"#, r#"["--profile"]"#] {
             assert_eq!(target(bad, None).unwrap_err().exit_code(), 2, "{bad}");
         }
+        // A named profile's token never goes to a plain-http registry off loopback.
+        let plain = |index: &str| {
+            request(&format!(r#"{{"v":1,"kind":"get","registry":{{"index-url":"{index}"}},"args":["p"]}}"#))
+        };
+        let err = resource(&plain("sparse+http://r.example/index/"), None).unwrap_err();
+        assert!(matches!(err, Error::InsecureUrl { .. }), "{err}");
+        assert!(resource(&plain("sparse+http://127.0.0.1:9/index/"), None).is_ok());
     }
 
     #[test]
