@@ -10,6 +10,7 @@ mod foundation_keyutils;
 mod foundation_secret_service;
 mod git_credential;
 mod git_e2e;
+mod helpers_shared;
 mod in_process;
 mod integrity;
 mod interop_oidc_provider;
