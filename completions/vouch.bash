@@ -16,6 +16,9 @@ _vouch() {
             ",$1")
                 cmd="vouch"
                 ;;
+            vouch,cargo-credential)
+                cmd="vouch__subcmd__cargo__subcmd__credential"
+                ;;
             vouch,completions)
                 cmd="vouch__subcmd__completions"
                 ;;
@@ -31,6 +34,9 @@ _vouch() {
             vouch,help)
                 cmd="vouch__subcmd__help"
                 ;;
+            vouch,kube-credential)
+                cmd="vouch__subcmd__kube__subcmd__credential"
+                ;;
             vouch,login)
                 cmd="vouch__subcmd__login"
                 ;;
@@ -43,14 +49,23 @@ _vouch() {
             vouch,rotate)
                 cmd="vouch__subcmd__rotate"
                 ;;
+            vouch,setup-cargo)
+                cmd="vouch__subcmd__setup__subcmd__cargo"
+                ;;
             vouch,setup-git)
                 cmd="vouch__subcmd__setup__subcmd__git"
+                ;;
+            vouch,setup-kube)
+                cmd="vouch__subcmd__setup__subcmd__kube"
                 ;;
             vouch,status)
                 cmd="vouch__subcmd__status"
                 ;;
             vouch,token)
                 cmd="vouch__subcmd__token"
+                ;;
+            vouch__subcmd__help,cargo-credential)
+                cmd="vouch__subcmd__help__subcmd__cargo__subcmd__credential"
                 ;;
             vouch__subcmd__help,completions)
                 cmd="vouch__subcmd__help__subcmd__completions"
@@ -67,6 +82,9 @@ _vouch() {
             vouch__subcmd__help,help)
                 cmd="vouch__subcmd__help__subcmd__help"
                 ;;
+            vouch__subcmd__help,kube-credential)
+                cmd="vouch__subcmd__help__subcmd__kube__subcmd__credential"
+                ;;
             vouch__subcmd__help,login)
                 cmd="vouch__subcmd__help__subcmd__login"
                 ;;
@@ -79,8 +97,14 @@ _vouch() {
             vouch__subcmd__help,rotate)
                 cmd="vouch__subcmd__help__subcmd__rotate"
                 ;;
+            vouch__subcmd__help,setup-cargo)
+                cmd="vouch__subcmd__help__subcmd__setup__subcmd__cargo"
+                ;;
             vouch__subcmd__help,setup-git)
                 cmd="vouch__subcmd__help__subcmd__setup__subcmd__git"
+                ;;
+            vouch__subcmd__help,setup-kube)
+                cmd="vouch__subcmd__help__subcmd__setup__subcmd__kube"
                 ;;
             vouch__subcmd__help,status)
                 cmd="vouch__subcmd__help__subcmd__status"
@@ -95,8 +119,30 @@ _vouch() {
 
     case "${cmd}" in
         vouch)
-            opts="-v -h -V --store --config-dir --verbose --no-input --help --version login status token refresh rotate logout exec git-credential setup-git doctor completions help"
+            opts="-v -h -V --store --config-dir --verbose --no-input --help --version login status token refresh rotate logout exec git-credential setup-git doctor kube-credential setup-kube cargo-credential setup-cargo completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -W "auto secret-service keyutils keychain windows" -- "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vouch__subcmd__cargo__subcmd__credential)
+            opts="-v -h -V --cargo-plugin --store --config-dir --verbose --no-input --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -213,8 +259,22 @@ _vouch() {
             return 0
             ;;
         vouch__subcmd__help)
-            opts="login status token refresh rotate logout exec git-credential setup-git doctor completions help"
+            opts="login status token refresh rotate logout exec git-credential setup-git doctor kube-credential setup-kube cargo-credential setup-cargo completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vouch__subcmd__help__subcmd__cargo__subcmd__credential)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -296,6 +356,20 @@ _vouch() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vouch__subcmd__help__subcmd__kube__subcmd__credential)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vouch__subcmd__help__subcmd__login)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -352,7 +426,35 @@ _vouch() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vouch__subcmd__help__subcmd__setup__subcmd__cargo)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vouch__subcmd__help__subcmd__setup__subcmd__git)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vouch__subcmd__help__subcmd__setup__subcmd__kube)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -387,6 +489,28 @@ _vouch() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vouch__subcmd__kube__subcmd__credential)
+            opts="-v -h -V --store --config-dir --verbose --no-input --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -W "auto secret-service keyutils keychain windows" -- "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -530,6 +654,36 @@ _vouch() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vouch__subcmd__setup__subcmd__cargo)
+            opts="-v -h -V --registry --profile --remove --store --config-dir --verbose --no-input --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -W "auto secret-service keyutils keychain windows" -- "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vouch__subcmd__setup__subcmd__git)
             opts="-v -h -V --host --profile --global --local --remove --store --config-dir --verbose --no-input --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -542,6 +696,40 @@ _vouch() {
                     return 0
                     ;;
                 --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -W "auto secret-service keyutils keychain windows" -- "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vouch__subcmd__setup__subcmd__kube)
+            opts="-v -h -V --context --profile --kubeconfig --remove --store --config-dir --verbose --no-input --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

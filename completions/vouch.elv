@@ -37,6 +37,10 @@ set edit:completion:arg-completer[vouch] = {|@words|
             cand git-credential 'git credential helper: `get`, `store` and `erase` on stdin/stdout (gitcredentials(7))'
             cand setup-git 'Make git use vouch for a host (credential.https://HOST.helper)'
             cand doctor 'Tell why vouch cannot work here, and what to do (offline unless --online)'
+            cand kube-credential 'kubectl exec credential plugin: an ExecCredential with a fresh token on stdout'
+            cand setup-kube 'Make a kubeconfig context authenticate through vouch (an exec user)'
+            cand cargo-credential 'cargo credential provider: cargo''s JSON protocol on stdin/stdout'
+            cand setup-cargo 'Make cargo get a registry''s token from vouch (registries.NAME.credential-provider)'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -187,6 +191,58 @@ set edit:completion:arg-completer[vouch] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'vouch;kube-credential'= {
+            cand --store 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows'
+            cand --config-dir 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]'
+            cand -v 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --verbose 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --no-input 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vouch;setup-kube'= {
+            cand --context 'The kubeconfig context that should authenticate through vouch'
+            cand --profile 'Profile whose tokens kubectl gets [default: $VOUCH_PROFILE, or the only profile]'
+            cand --kubeconfig 'The kubeconfig to edit [default: $KUBECONFIG''s first file, else ~/.kube/config]'
+            cand --store 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows'
+            cand --config-dir 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]'
+            cand --remove 'Undo: the context no longer uses vouch''s user, which goes once no context does'
+            cand -v 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --verbose 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --no-input 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vouch;cargo-credential'= {
+            cand --store 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows'
+            cand --config-dir 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]'
+            cand --cargo-plugin 'Added by cargo to every credential provider it runs'
+            cand -v 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --verbose 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --no-input 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vouch;setup-cargo'= {
+            cand --registry 'The registry''s name in cargo''s configuration ([registries.NAME])'
+            cand --profile 'Profile whose tokens cargo gets [default: $VOUCH_PROFILE, or the only profile]'
+            cand --store 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows'
+            cand --config-dir 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]'
+            cand --remove 'Undo: remove vouch as the registry''s credential provider'
+            cand -v 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --verbose 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --no-input 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'vouch;completions'= {
             cand --store 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows'
             cand --config-dir 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]'
@@ -209,6 +265,10 @@ set edit:completion:arg-completer[vouch] = {|@words|
             cand git-credential 'git credential helper: `get`, `store` and `erase` on stdin/stdout (gitcredentials(7))'
             cand setup-git 'Make git use vouch for a host (credential.https://HOST.helper)'
             cand doctor 'Tell why vouch cannot work here, and what to do (offline unless --online)'
+            cand kube-credential 'kubectl exec credential plugin: an ExecCredential with a fresh token on stdout'
+            cand setup-kube 'Make a kubeconfig context authenticate through vouch (an exec user)'
+            cand cargo-credential 'cargo credential provider: cargo''s JSON protocol on stdin/stdout'
+            cand setup-cargo 'Make cargo get a registry''s token from vouch (registries.NAME.credential-provider)'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -231,6 +291,14 @@ set edit:completion:arg-completer[vouch] = {|@words|
         &'vouch;help;setup-git'= {
         }
         &'vouch;help;doctor'= {
+        }
+        &'vouch;help;kube-credential'= {
+        }
+        &'vouch;help;setup-kube'= {
+        }
+        &'vouch;help;cargo-credential'= {
+        }
+        &'vouch;help;setup-cargo'= {
         }
         &'vouch;help;completions'= {
         }

@@ -140,6 +140,42 @@ pub enum Command {
         config or state location, 5 provider unreachable, 9 provider broken or clock skewed).\n\n\
         Examples:\n  vouch doctor\n  vouch doctor --online --json")]
     Doctor(DoctorArgs),
+    /// kubectl exec credential plugin: an ExecCredential with a fresh token on stdout
+    #[command(long_about = "kubectl exec credential plugin (client.authentication.k8s.io/v1).\n\n\
+        Prints an ExecCredential with the profile's access token, refreshed just in time, and its \
+        expiry, so kubectl runs it again once the token expires. Reads KUBERNETES_EXEC_INFO; never \
+        prompts: a profile that needs a sign-in fails with a message kubectl shows. Without PROFILE, \
+        the cluster's server (with provideClusterInfo) is matched against the profiles' hosts. Set it \
+        up with `vouch setup-kube --context NAME --profile PROFILE`.")]
+    KubeCredential(KubeCredentialArgs),
+
+    /// Make a kubeconfig context authenticate through vouch (an exec user)
+    #[command(long_about = "Make a kubeconfig context authenticate through vouch.\n\n\
+        Adds the user vouch-PROFILE, whose exec plugin runs `vouch kube-credential PROFILE` with \
+        interactiveMode Never, to the kubeconfig ($KUBECONFIG's first file, else ~/.kube/config) and \
+        makes the context use it. The file is replaced atomically and every other key is kept (its \
+        comments are not). --remove undoes both.\n\n\
+        Example:\n  vouch setup-kube --context prod --profile work")]
+    SetupKube(SetupKubeArgs),
+
+    /// cargo credential provider: cargo's JSON protocol on stdin/stdout
+    #[command(
+        long_about = "cargo credential provider (cargo's credential provider protocol, version 1).\n\n\
+        cargo runs it as `vouch --cargo-plugin`. A `get` is answered with `Bearer TOKEN` for the \
+        profile named in the registry's credential-provider (else PROFILE, else the profile whose \
+        hosts match the registry's index URL), cached by cargo until the token expires. vouch never \
+        keeps a token from `cargo login TOKEN`, and `cargo logout` points at `vouch logout`. Set it up \
+        with `vouch setup-cargo --registry NAME --profile PROFILE`."
+    )]
+    CargoCredential(CargoCredentialArgs),
+
+    /// Make cargo get a registry's token from vouch (registries.NAME.credential-provider)
+    #[command(long_about = "Make cargo get a registry's token from vouch.\n\n\
+        Sets registries.NAME.credential-provider = [\"/path/to/vouch\", \"cargo-credential\", \"PROFILE\"] \
+        in cargo's config.toml ($CARGO_HOME, else ~/.cargo), keeping everything else in the file, \
+        comments included. The registry's index must be configured as usual. --remove undoes it.\n\n\
+        Example:\n  vouch setup-cargo --registry internal --profile work")]
+    SetupCargo(SetupCargoArgs),
 
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     #[command(long_about = "Print a shell completion script to stdout.\n\n\
@@ -366,6 +402,58 @@ pub struct DoctorArgs {
     /// Also ask each profile's provider: reachability, discovery, and clock skew (HTTP Date)
     #[arg(long, alias = "network")]
     pub online: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KubeCredentialArgs {
+    /// Profile name [default: the profile serving the cluster's server, else $VOUCH_PROFILE,
+    /// or the only profile]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupKubeArgs {
+    /// The kubeconfig context that should authenticate through vouch
+    #[arg(long, value_name = "NAME")]
+    pub context: String,
+
+    /// Profile whose tokens kubectl gets [default: $VOUCH_PROFILE, or the only profile]
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// The kubeconfig to edit [default: $KUBECONFIG's first file, else ~/.kube/config]
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Undo: the context no longer uses vouch's user, which goes once no context does
+    #[arg(long)]
+    pub remove: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CargoCredentialArgs {
+    /// Profile name, when the request does not name one [default: the profile whose hosts
+    /// match the registry]
+    pub name: Option<String>,
+
+    /// Added by cargo to every credential provider it runs
+    #[arg(long, hide = true)]
+    pub cargo_plugin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupCargoArgs {
+    /// The registry's name in cargo's configuration ([registries.NAME])
+    #[arg(long, value_name = "NAME")]
+    pub registry: String,
+
+    /// Profile whose tokens cargo gets [default: $VOUCH_PROFILE, or the only profile]
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Undo: remove vouch as the registry's credential provider
+    #[arg(long)]
+    pub remove: bool,
 }
 
 #[derive(Debug, Args)]

@@ -101,6 +101,11 @@ pub enum Error {
     /// alone rarely helps; free the port, or register another redirect URI at the provider and
     /// pass it with `--redirect-uri`.
     PortInUse { address: String },
+    /// A credential helper was asked for a URL that no profile's hosts match. Exit 2; git falls
+    /// through to its next helper and cargo tries its next provider without showing it, and
+    /// elsewhere the message says how to serve the host (`hosts` in the profile, or a profile
+    /// named in the client's configuration).
+    NotServed { url: String },
 
     // ----- exit 3: signed out ------------------------------------------------------------
     /// No credential is stored for the profile: the normal signed-out state. Exit 3; run
@@ -168,7 +173,8 @@ impl Error {
             | Error::InsecureUrl { .. }
             | Error::UnsafeLocation { .. }
             | Error::ForeignCredential { .. }
-            | Error::PortInUse { .. } => exit::USAGE,
+            | Error::PortInUse { .. }
+            | Error::NotServed { .. } => exit::USAGE,
             Error::SignedOut { .. } | Error::NoProfiles => exit::SIGNED_OUT,
             Error::Rejected { .. } => exit::REJECTED,
             Error::Unavailable { .. } => exit::UNAVAILABLE,
@@ -249,6 +255,11 @@ impl fmt::Display for Error {
                  or another vouch login still waiting); free it, or register another redirect URI at the provider \
                  and pass it with --redirect-uri"
             ),
+            Error::NotServed { url } => write!(
+                f,
+                "no vouch profile serves {url}; name a profile in the client's configuration (`vouch setup-kube`, \
+                 `vouch setup-cargo`), or add the host to one with `vouch setup-git --host HOST --profile NAME`"
+            ),
             Error::SignedOut { profile } => {
                 write!(f, "profile '{profile}' is signed out; run `vouch login {profile}`")
             }
@@ -320,6 +331,7 @@ mod tests {
                 2,
             ),
             (Error::PortInUse { address: "127.0.0.1:8400".into() }, 2),
+            (Error::NotServed { url: "https://h.example".into() }, 2),
             (Error::SignedOut { profile: "p".into() }, 3),
             (Error::NoProfiles, 3),
             (Error::Rejected { profile: "p".into(), reason: "r".into() }, 4),

@@ -23,6 +23,7 @@
 //! - [`signals`]: Ctrl-C and SIGTERM, deferred while a credential is being written;
 //! - [`secret_input`], [`system_browser`]: asking the user for secrets, opening URLs;
 //! - [`git`]: the git credential protocol and host patterns; [`hardening`]: no core dumps;
+//! - [`helpers`]: git, kubectl and cargo credential helpers, one shared token request;
 //! - [`refresh`]: just-in-time refresh, single flight across processes ([`lock`]);
 //! - [`secret`]: token types that never print themselves.
 
@@ -42,6 +43,7 @@ pub mod error;
 pub mod flows;
 pub mod git;
 pub mod hardening;
+pub mod helpers;
 pub mod http;
 pub mod identity;
 pub mod lock;
@@ -67,8 +69,10 @@ pub use error::Error;
 use std::io::Write;
 use store::platform::StoreChoice;
 
-/// The command line, with one alias: invoked as `git-credential-vouch` (a link, so that git's
-/// `credential.helper = vouch` finds it), vouch acts as `vouch git-credential`.
+/// The command line, with two aliases: invoked as `git-credential-vouch` (a link, so that
+/// git's `credential.helper = vouch` finds it), vouch acts as `vouch git-credential`; invoked
+/// as `vouch --cargo-plugin` (how cargo runs every credential provider, with the rest of its
+/// configured command in the request), it acts as `vouch cargo-credential --cargo-plugin`.
 pub fn cli_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     let mut args: Vec<std::ffi::OsString> = args.into_iter().collect();
     let invoked_as_helper = args
@@ -77,6 +81,8 @@ pub fn cli_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Vec<std::
         .unwrap_or(false);
     if invoked_as_helper {
         args.insert(1, "git-credential".into());
+    } else if args.len() == 2 && args[1] == "--cargo-plugin" {
+        args.insert(1, "cargo-credential".into());
     }
     args
 }
@@ -111,6 +117,10 @@ pub fn run(command: Command, ctx: &mut Context) -> Result<Outcome, Error> {
         Command::GitCredential(args) => commands::git_credential::run(args, ctx),
         Command::SetupGit(args) => commands::setup_git::run(args, ctx),
         Command::Doctor(args) => commands::doctor::run(args, ctx),
+        Command::KubeCredential(args) => commands::kube_credential::run(args, ctx),
+        Command::SetupKube(args) => commands::setup_kube::run(args, ctx),
+        Command::CargoCredential(args) => commands::cargo_credential::run(args, ctx),
+        Command::SetupCargo(args) => commands::setup_cargo::run(args, ctx),
         Command::Completions(args) => commands::completions::run(args, ctx),
     }
 }

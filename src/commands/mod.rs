@@ -4,15 +4,19 @@
 //! provider), and write their output through the context. They never pick exit codes for
 //! errors: that is [`crate::error::Error::exit_code`]'s job.
 
+pub mod cargo_credential;
 pub mod completions;
 pub mod doctor;
 pub mod exec;
 pub mod git_credential;
+pub mod kube_credential;
 pub mod login;
 pub mod logout;
 pub mod refresh;
 pub mod rotate;
+pub mod setup_cargo;
 pub mod setup_git;
+pub mod setup_kube;
 pub mod status;
 pub mod token;
 

@@ -1,6 +1,8 @@
 //! One integration-test crate (one link) for every end-to-end test.
 
 mod browser_flow;
+mod cargo_credential;
+mod cargo_e2e;
 mod cli_definition;
 mod docs;
 mod doctor;
@@ -9,9 +11,12 @@ mod foundation_keyutils;
 mod foundation_secret_service;
 mod git_credential;
 mod git_e2e;
+mod helpers_shared;
 mod in_process;
 mod integrity;
 mod interop_oidc_provider;
+mod kube_credential;
+mod kube_e2e;
 mod lifecycle;
 mod lifecycle_e2e;
 mod login_e2e;

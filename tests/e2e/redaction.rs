@@ -1,7 +1,8 @@
 //! Redaction canaries: every command, in success and failure paths, with `-v`, against a
 //! provider whose every minted secret is recognisable. None may appear on stdout or stderr
-//! (except the stdout of `token`, `token --json` and `git-credential get`), in a file vouch
-//! writes outside the store, in argv, or in a panic message. Also the Linux hardening.
+//! (except the stdout of `token`, `token --json` and the credential helpers' `get`), in a file
+//! vouch writes outside the store (its own, kubectl's and cargo's configuration), in argv, or
+//! in a panic message. Also the Linux hardening.
 
 use crate::support::fake_provider::{self, FakeProvider, Fault};
 use crate::support::secret_service::SecretService;
@@ -15,6 +16,10 @@ use std::time::Instant;
 const CANARY: &str = "CANARYZ";
 /// The signature part of every ID token the fake mints (base64url of "fake-signature").
 const ID_TOKEN_MARK: &str = "ZmFrZS1zaWduYXR1cmU";
+
+/// cargo's `get` for the profile `dev`, and a `cargo login` handing vouch a token to keep.
+const CARGO_GET: &str = "{\"v\":1,\"kind\":\"get\",\"operation\":\"read\",\"registry\":{\"index-url\":\"sparse+https://r.example/index/\",\"name\":\"internal\"},\"args\":[\"cargo-credential\",\"dev\"]}\n";
+const CARGO_LOGIN_WITH_TOKEN: &str = "{\"v\":1,\"kind\":\"login\",\"registry\":{\"index-url\":\"sparse+https://r.example/index/\"},\"token\":\"CANARYZ-cargo-login\",\"args\":[\"cargo-credential\",\"dev\"]}\n";
 
 struct Scene {
     ss: SecretService,
@@ -106,8 +111,10 @@ fn assert_nothing_leaks(scene: &Scene) {
         }
         assert!(!run.stderr.contains("Bearer "), "`{what}` logged an Authorization header");
     }
-    // Files vouch writes outside the store: config, lock files.
-    for dir in [scene.vouch.config_dir(), scene.ss.home().to_path_buf()] {
+    // Files vouch writes outside the store: config, lock files; and the files of the clients it
+    // configures (the kubeconfig, cargo's config.toml) under its HOME.
+    let home = scene.vouch.config_dir().parent().expect("HOME above the config dir").to_path_buf();
+    for dir in [home, scene.ss.home().to_path_buf(), scene.browser_log.path().to_path_buf()] {
         crate::support::assert_no_file_contains(&dir, &secrets);
     }
     // The browser was handed only the path of its launch page: no URL, verifier, code or token.
@@ -163,6 +170,14 @@ fn no_secret_leaks_from_any_command_or_path() {
         Some("protocol=https\nhost=git.example.com\nusername=oauth2\npassword=CANARYZ-x\n"),
         false,
     );
+    let kubeconfig = s.browser_log.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, "contexts:\n- name: dev\n  context: {cluster: c}\n").unwrap();
+    let kubeconfig = kubeconfig.display().to_string();
+    s.run(&["setup-kube", "--context", "dev", "--profile", "dev", "--kubeconfig", &kubeconfig], None, false);
+    s.run(&["kube-credential", "dev"], None, true);
+    s.run(&["setup-cargo", "--registry", "internal", "--profile", "dev"], None, false);
+    s.run(&["--cargo-plugin"], Some(CARGO_GET), true);
+    s.run(&["cargo-credential", "--cargo-plugin"], Some(CARGO_LOGIN_WITH_TOKEN), false);
     // Failure paths.
     s.run(
         &["login", "bad", "--issuer", &issuer, "--client-id", "svc", "--client-credentials"],
@@ -182,6 +197,8 @@ fn no_secret_leaks_from_any_command_or_path() {
     s.run(&["refresh", "dev"], None, false); // marks dev reauth-required
     s.run(&["token", "dev"], None, true);
     s.run(&["git-credential", "get"], Some("protocol=https\nhost=git.example.com\n\n"), true);
+    s.run(&["kube-credential", "dev"], None, true);
+    s.run(&["--cargo-plugin"], Some(CARGO_GET), true);
     s.provider.set_fault("*", Fault::status(503, "{}"), None);
     s.run(&["refresh", "ci"], None, false);
     s.run(&["logout", "--all"], None, false); // revocation fails: warnings, still signed out

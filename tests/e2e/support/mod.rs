@@ -5,6 +5,7 @@
 pub mod fake_provider;
 pub mod git_server;
 pub mod in_process;
+pub mod resource_server;
 pub mod secret_service;
 
 use std::io::{BufRead, BufReader, Read};
