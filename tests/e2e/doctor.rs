@@ -7,7 +7,7 @@
 use crate::support::fake_provider::{FakeProvider, Fault};
 use crate::support::in_process::Harness;
 use crate::support::secret_service::SecretService;
-use crate::support::{LocalUser, Vouch};
+use crate::support::{LocalUser, Vouch, vouch_for_any_user};
 use std::process::Command;
 use std::time::Duration;
 use vouch::context::{Env, StoreOpener};
@@ -15,7 +15,6 @@ use vouch::error::Error;
 use vouch::store::platform::StoreChoice;
 use vouch::store::{DEFAULT_TIMEOUT, SecretStore, StoreKind};
 
-const VOUCH: &str = env!("CARGO_BIN_EXE_vouch");
 const CANARY: &str = "canary-doctor-secret-7f3a";
 
 /// A stored record holding the canary, minted for nobody this configuration knows.
@@ -369,7 +368,7 @@ fn doctor_e2e_keyutils_under_a_session_keyring_without_the_user_keyring_is_handl
     let user = LocalUser::get("vouch-e2e-doctor");
     let _ = std::fs::remove_dir_all(user.home.join(".config/vouch"));
     let (code, stdout, stderr) =
-        user.run("keyctl", &["session", "-", VOUCH, "--store", "keyutils", "doctor"], &[], "");
+        user.run("keyctl", &["session", "-", vouch_for_any_user(), "--store", "keyutils", "doctor"], &[], "");
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("ok    store:keyutils"), "{stdout}");
     assert!(
@@ -386,7 +385,7 @@ fn doctor_e2e_a_config_directory_another_user_owns_fails_with_exit_2() {
     std::fs::create_dir_all(config.join("vouch")).unwrap();
     user.chown(&config);
     // .config/vouch stays root's.
-    let (code, stdout, stderr) = user.run(VOUCH, &["--store", "keyutils", "doctor"], &[], "");
+    let (code, stdout, stderr) = user.run(vouch_for_any_user(), &["--store", "keyutils", "doctor"], &[], "");
     let _ = std::fs::remove_dir_all(config.join("vouch"));
     assert_eq!(code, 2, "{stdout}{stderr}");
     assert!(stdout.contains("FAIL  config") && stdout.contains("belongs to user id 0"), "{stdout}");

@@ -2,11 +2,9 @@
 //! files vouch trusts. These tests run vouch as a second local account (created with
 //! `useradd`; they need root, as CI has, and fail saying so otherwise).
 
-use crate::support::LocalUser;
 use crate::support::fake_provider::FakeProvider;
+use crate::support::{LocalUser, vouch_for_any_user};
 use std::path::Path;
-
-const VOUCH: &str = env!("CARGO_BIN_EXE_vouch");
 
 /// Start from an empty state and config for `user`.
 fn fresh(user: &LocalUser) {
@@ -29,7 +27,7 @@ fn keyutils_writes_work_under_a_session_keyring_that_does_not_link_the_user_keyr
     p.add_access_token("canary-session-second", "alice");
     let issuer = p.issuer();
     let in_session = |args: &[&str], stdin: &str| {
-        let mut argv = vec!["session", "-", VOUCH, "--store", "keyutils"];
+        let mut argv = vec!["session", "-", vouch_for_any_user(), "--store", "keyutils"];
         argv.extend_from_slice(args);
         user.run("keyctl", &argv, &[], stdin)
     };
@@ -41,12 +39,12 @@ fn keyutils_writes_work_under_a_session_keyring_that_does_not_link_the_user_keyr
     // Read back from another fresh session, and from a plain process.
     let (code, stdout, stderr) = in_session(&["token", "svc"], "");
     assert_eq!((code, stdout.trim()), (0, "canary-session-first"), "{stderr}");
-    let (code, stdout, _) = user.run(VOUCH, &["--store", "keyutils", "token", "svc"], &[], "");
+    let (code, stdout, _) = user.run(vouch_for_any_user(), &["--store", "keyutils", "token", "svc"], &[], "");
     assert_eq!((code, stdout.trim()), (0, "canary-session-first"));
     // Replacing an existing key from inside a session works too.
     let (code, _, stderr) = in_session(&["login", "svc", "--with-token"], "canary-session-second\n");
     assert_eq!(code, 0, "re-login in a private session keyring: {stderr}");
-    let (code, stdout, _) = user.run(VOUCH, &["--store", "keyutils", "token", "svc"], &[], "");
+    let (code, stdout, _) = user.run(vouch_for_any_user(), &["--store", "keyutils", "token", "svc"], &[], "");
     assert_eq!((code, stdout.trim()), (0, "canary-session-second"));
     // The key is the user's alone.
     let (_, perms, _) = user.run("sh", &["-c", "keyctl rdescribe $(keyctl search @u user keyring:svc~$(sed -n 's/^credential_id = \"\\(.*\\)\"/\\1/p' ~/.config/vouch/config.toml)@vouch)"], &[], "");
@@ -59,7 +57,7 @@ fn keyutils_writes_work_under_a_session_keyring_that_does_not_link_the_user_keyr
 /// Run vouch as `user` on a profile whose lock must be taken (`refresh`).
 fn refresh_as(user: &LocalUser, issuer: &str) -> (i32, String) {
     let (code, _, stderr) = user.run(
-        VOUCH,
+        vouch_for_any_user(),
         &["--store", "keyutils", "login", "svc", "--issuer", issuer, "--client-id", "cli", "--with-token"],
         &[],
         "canary-owner-token\n",
@@ -112,7 +110,7 @@ fn a_state_directory_another_user_planted_or_redirected_is_refused() {
     std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o700)).unwrap();
     let (code, stderr) = refresh_as(&user, &p.issuer());
     assert_eq!(code, 0, "{stderr}");
-    let _ = user.run(VOUCH, &["--store", "keyutils", "logout", "svc"], &[], "");
+    let _ = user.run(vouch_for_any_user(), &["--store", "keyutils", "logout", "svc"], &[], "");
 }
 
 #[test]
@@ -133,7 +131,7 @@ fn a_config_another_user_owns_or_can_replace_is_refused() {
     let file = config_dir.join("config.toml");
     std::fs::write(&file, &profile).unwrap();
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let (code, _, stderr) = user.run(VOUCH, &["--store", "keyutils", "token", "svc"], &[], "");
+    let (code, _, stderr) = user.run(vouch_for_any_user(), &["--store", "keyutils", "token", "svc"], &[], "");
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("belongs to user id 0"), "{stderr}");
 
@@ -144,8 +142,12 @@ fn a_config_another_user_owns_or_can_replace_is_refused() {
     std::fs::create_dir(&named).unwrap();
     user.chown(&named);
     let named_arg = named.display().to_string();
-    let (code, _, stderr) =
-        user.run(VOUCH, &["--config-dir", &named_arg, "--store", "keyutils", "status"], &[], "");
+    let (code, _, stderr) = user.run(
+        vouch_for_any_user(),
+        &["--config-dir", &named_arg, "--store", "keyutils", "status"],
+        &[],
+        "",
+    );
     assert_eq!(code, 2, "{stderr}");
     assert!(
         stderr.contains("which other users can write to") && stderr.contains(&path_str(shared.path())),

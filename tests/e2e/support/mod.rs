@@ -314,6 +314,24 @@ pub struct LocalUser {
     pub home: PathBuf,
 }
 
+/// The vouch binary at a path every local user can run: a copy in a world-readable directory
+/// under /tmp, since the build directory may sit inside a home only root can enter.
+pub fn vouch_for_any_user() -> &'static str {
+    static COPY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    COPY.get_or_init(|| {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("vouch-e2e-bin-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let copy = dir.join("vouch");
+        let staged = dir.join(".vouch.tmp");
+        std::fs::copy(env!("CARGO_BIN_EXE_vouch"), &staged).unwrap();
+        std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::rename(&staged, &copy).unwrap();
+        copy.display().to_string()
+    })
+}
+
 impl LocalUser {
     pub fn get(name: &str) -> LocalUser {
         let exists =
