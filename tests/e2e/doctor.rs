@@ -379,7 +379,8 @@ fn doctor_e2e_keyutils_under_a_session_keyring_without_the_user_keyring_is_handl
 
 #[test]
 fn doctor_e2e_a_config_directory_another_user_owns_fails_with_exit_2() {
-    let user = LocalUser::get("vouch-e2e-doctor");
+    // Its own account: the other test of this file changes the same directory.
+    let user = LocalUser::get("vouch-e2e-doctor2");
     let config = user.home.join(".config");
     let _ = std::fs::remove_dir_all(config.join("vouch"));
     std::fs::create_dir_all(config.join("vouch")).unwrap();
