@@ -44,6 +44,8 @@ Register-ArgumentCompleter -Native -CommandName 'vouch' -ScriptBlock {
             break
         }
         'vouch;login' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows')
+            [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]')
             [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'Issuer URL of the provider (needed the first time, unless --provider)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'OAuth client id (needed the first time)')
             [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Scope to request; repeat it or separate scopes with spaces [default: the profile''s, else "openid", plus "offline_access" when the OpenID provider offers it]')
@@ -56,8 +58,9 @@ Register-ArgumentCompleter -Native -CommandName 'vouch' -ScriptBlock {
             [CompletionResult]::new('--redirect-uri', '--redirect-uri', [CompletionResultType]::ParameterName, 'Browser redirect URI exactly as registered at the provider: http://127.0.0.1, [::1] or localhost, a port (or none for any free one) and a path; saved in the profile')
             [CompletionResult]::new('--redirect-port', '--redirect-port', [CompletionResultType]::ParameterName, 'Fixed port for the browser redirect (http://127.0.0.1:PORT/callback, or the saved redirect URI with this port); saved in the profile')
             [CompletionResult]::new('--userinfo-url', '--userinfo-url', [CompletionResultType]::ParameterName, 'Userinfo endpoint, or any URL that answers 2xx to a valid bearer token; used to confirm tokens before storing them')
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows')
-            [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log operations, endpoints and status codes to stderr (never secrets)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log operations, endpoints and status codes to stderr (never secrets)')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]')
             [CompletionResult]::new('--device', '--device', [CompletionResultType]::ParameterName, 'Device authorization (RFC 8628): show a code to enter on another device [default when the provider offers it]')
             [CompletionResult]::new('--browser', '--browser', [CompletionResultType]::ParameterName, 'Authorization code with PKCE in the system browser, redirected to a loopback address')
             [CompletionResult]::new('--paste', '--paste', [CompletionResultType]::ParameterName, 'Browser sign-in without a local browser (over ssh): print the URL, then read back the address the browser was sent to, pasted on the terminal; implies --browser')
@@ -66,9 +69,6 @@ Register-ArgumentCompleter -Native -CommandName 'vouch' -ScriptBlock {
             [CompletionResult]::new('--no-open', '--no-open', [CompletionResultType]::ParameterName, 'Do not open a browser (the URL is printed on stderr either way)')
             [CompletionResult]::new('--confidential', '--confidential', [CompletionResultType]::ParameterName, 'The client has a secret even though a person signs in (Google''s desktop and TV clients): authenticate with the one in VOUCH_CLIENT_SECRET, and keep it for refreshes')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'On success, print the signed-in profile as JSON on stdout')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log operations, endpoints and status codes to stderr (never secrets)')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log operations, endpoints and status codes to stderr (never secrets)')
-            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -78,11 +78,11 @@ Register-ArgumentCompleter -Native -CommandName 'vouch' -ScriptBlock {
         'vouch;status' {
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON: an object for a named profile, an array otherwise')
-            [CompletionResult]::new('--verify', '--verify', [CompletionResultType]::ParameterName, 'Also ask the provider whether each stored token is still accepted')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log operations, endpoints and status codes to stderr (never secrets)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log operations, endpoints and status codes to stderr (never secrets)')
             [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON: an object for a named profile, an array otherwise')
+            [CompletionResult]::new('--verify', '--verify', [CompletionResultType]::ParameterName, 'Also ask the provider whether each stored token is still accepted')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -90,13 +90,13 @@ Register-ArgumentCompleter -Native -CommandName 'vouch' -ScriptBlock {
             break
         }
         'vouch;token' {
-            [CompletionResult]::new('--min-ttl', '--min-ttl', [CompletionResultType]::ParameterName, 'Refresh first unless the token stays valid at least this many seconds')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON with the token, its type and expiry instead of the bare token')
+            [CompletionResult]::new('--min-ttl', '--min-ttl', [CompletionResultType]::ParameterName, 'Refresh first unless the token stays valid at least this many seconds')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log operations, endpoints and status codes to stderr (never secrets)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log operations, endpoints and status codes to stderr (never secrets)')
             [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON with the token, its type and expiry instead of the bare token')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -118,11 +118,11 @@ Register-ArgumentCompleter -Native -CommandName 'vouch' -ScriptBlock {
         'vouch;rotate' {
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]')
-            [CompletionResult]::new('--client-secret-stdin', '--client-secret-stdin', [CompletionResultType]::ParameterName, 'Client-credentials profiles: read the new client secret from stdin')
-            [CompletionResult]::new('--no-open', '--no-open', [CompletionResultType]::ParameterName, 'Do not open a browser if an interactive sign-in is needed')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log operations, endpoints and status codes to stderr (never secrets)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log operations, endpoints and status codes to stderr (never secrets)')
             [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]')
+            [CompletionResult]::new('--client-secret-stdin', '--client-secret-stdin', [CompletionResultType]::ParameterName, 'Client-credentials profiles: read the new client secret from stdin')
+            [CompletionResult]::new('--no-open', '--no-open', [CompletionResultType]::ParameterName, 'Do not open a browser if an interactive sign-in is needed')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -132,11 +132,11 @@ Register-ArgumentCompleter -Native -CommandName 'vouch' -ScriptBlock {
         'vouch;logout' {
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]')
-            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Sign out of every profile')
-            [CompletionResult]::new('--orphans', '--orphans', [CompletionResultType]::ParameterName, 'Revoke and delete the credentials in the store that no profile of this configuration owns (left by a deleted config, another --config-dir, or an older vouch)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log operations, endpoints and status codes to stderr (never secrets)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log operations, endpoints and status codes to stderr (never secrets)')
             [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Sign out of every profile')
+            [CompletionResult]::new('--orphans', '--orphans', [CompletionResultType]::ParameterName, 'Revoke and delete the credentials in the store that no profile of this configuration owns (left by a deleted config, another --config-dir, or an older vouch)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -144,10 +144,10 @@ Register-ArgumentCompleter -Native -CommandName 'vouch' -ScriptBlock {
             break
         }
         'vouch;exec' {
-            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'Environment variable that receives the token')
-            [CompletionResult]::new('--min-ttl', '--min-ttl', [CompletionResultType]::ParameterName, 'Refresh first unless the token stays valid at least this many seconds')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]')
+            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'Environment variable that receives the token')
+            [CompletionResult]::new('--min-ttl', '--min-ttl', [CompletionResultType]::ParameterName, 'Refresh first unless the token stays valid at least this many seconds')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log operations, endpoints and status codes to stderr (never secrets)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log operations, endpoints and status codes to stderr (never secrets)')
             [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]')
@@ -170,16 +170,16 @@ Register-ArgumentCompleter -Native -CommandName 'vouch' -ScriptBlock {
             break
         }
         'vouch;setup-git' {
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Host to serve: HOST[:PORT][/PATH] over https, or http://HOST:PORT for loopback')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile that answers for the host [default: $VOUCH_PROFILE, or the only profile]')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]')
-            [CompletionResult]::new('--global', '--global', [CompletionResultType]::ParameterName, 'Write git''s global configuration (the default)')
-            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Write the current repository''s configuration')
-            [CompletionResult]::new('--remove', '--remove', [CompletionResultType]::ParameterName, 'Undo: remove the host from the profile and vouch from git''s configuration')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Host to serve: HOST[:PORT][/PATH] over https, or http://HOST:PORT for loopback')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile that answers for the host [default: $VOUCH_PROFILE, or the only profile]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log operations, endpoints and status codes to stderr (never secrets)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log operations, endpoints and status codes to stderr (never secrets)')
             [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]')
+            [CompletionResult]::new('--global', '--global', [CompletionResultType]::ParameterName, 'Write git''s global configuration (the default)')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Write the current repository''s configuration')
+            [CompletionResult]::new('--remove', '--remove', [CompletionResultType]::ParameterName, 'Undo: remove the host from the profile and vouch from git''s configuration')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
