@@ -141,7 +141,7 @@ _vouch() {
             return 0
             ;;
         vouch__subcmd__cargo__subcmd__credential)
-            opts="-v -h -V --cargo-plugin --store --config-dir --verbose --no-input --help --version"
+            opts="-v -h -V --store --config-dir --verbose --no-input --cargo-plugin --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -185,7 +185,7 @@ _vouch() {
             return 0
             ;;
         vouch__subcmd__doctor)
-            opts="-v -h -V --json --online --store --config-dir --verbose --no-input --help --version"
+            opts="-v -h -V --store --config-dir --verbose --no-input --json --online --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -207,25 +207,25 @@ _vouch() {
             return 0
             ;;
         vouch__subcmd__exec)
-            opts="-v -h -V --env --min-ttl --store --config-dir --verbose --no-input --help --version"
+            opts="-v -h -V --store --config-dir --verbose --no-input --env --min-ttl --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --env)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --min-ttl)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --store)
                     COMPREPLY=($(compgen -W "auto secret-service keyutils keychain windows" -- "${cur}"))
                     return 0
                     ;;
                 --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-ttl)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -519,12 +519,20 @@ _vouch() {
             return 0
             ;;
         vouch__subcmd__login)
-            opts="-v -h -V --issuer --client-id --scope --provider --device --browser --paste --client-credentials --with-token --no-open --timeout --confidential --token-url --device-url --auth-url --revoke-url --redirect-uri --redirect-port --userinfo-url --json --store --config-dir --verbose --no-input --help --version"
+            opts="-v -h -V --store --config-dir --verbose --no-input --issuer --client-id --scope --provider --device --browser --paste --client-credentials --with-token --no-open --timeout --confidential --token-url --device-url --auth-url --revoke-url --redirect-uri --redirect-port --userinfo-url --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -W "auto secret-service keyutils keychain windows" -- "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --issuer)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -573,14 +581,6 @@ _vouch() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -W "auto secret-service keyutils keychain windows" -- "${cur}"))
-                    return 0
-                    ;;
-                --config-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -589,7 +589,7 @@ _vouch() {
             return 0
             ;;
         vouch__subcmd__logout)
-            opts="-v -h -V --all --orphans --store --config-dir --verbose --no-input --help --version"
+            opts="-v -h -V --store --config-dir --verbose --no-input --all --orphans --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -633,7 +633,7 @@ _vouch() {
             return 0
             ;;
         vouch__subcmd__rotate)
-            opts="-v -h -V --client-secret-stdin --no-open --store --config-dir --verbose --no-input --help --version"
+            opts="-v -h -V --store --config-dir --verbose --no-input --client-secret-stdin --no-open --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -655,25 +655,25 @@ _vouch() {
             return 0
             ;;
         vouch__subcmd__setup__subcmd__cargo)
-            opts="-v -h -V --registry --profile --remove --store --config-dir --verbose --no-input --help --version"
+            opts="-v -h -V --store --config-dir --verbose --no-input --registry --profile --remove --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --registry)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --profile)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --store)
                     COMPREPLY=($(compgen -W "auto secret-service keyutils keychain windows" -- "${cur}"))
                     return 0
                     ;;
                 --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -685,25 +685,25 @@ _vouch() {
             return 0
             ;;
         vouch__subcmd__setup__subcmd__git)
-            opts="-v -h -V --host --profile --global --local --remove --store --config-dir --verbose --no-input --help --version"
+            opts="-v -h -V --store --config-dir --verbose --no-input --host --profile --global --local --remove --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --host)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --profile)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --store)
                     COMPREPLY=($(compgen -W "auto secret-service keyutils keychain windows" -- "${cur}"))
                     return 0
                     ;;
                 --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -715,12 +715,20 @@ _vouch() {
             return 0
             ;;
         vouch__subcmd__setup__subcmd__kube)
-            opts="-v -h -V --context --profile --kubeconfig --remove --store --config-dir --verbose --no-input --help --version"
+            opts="-v -h -V --store --config-dir --verbose --no-input --context --profile --kubeconfig --remove --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -W "auto secret-service keyutils keychain windows" -- "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -733,14 +741,6 @@ _vouch() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -W "auto secret-service keyutils keychain windows" -- "${cur}"))
-                    return 0
-                    ;;
-                --config-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -749,7 +749,7 @@ _vouch() {
             return 0
             ;;
         vouch__subcmd__status)
-            opts="-v -h -V --json --verify --store --config-dir --verbose --no-input --help --version"
+            opts="-v -h -V --store --config-dir --verbose --no-input --json --verify --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -771,21 +771,21 @@ _vouch() {
             return 0
             ;;
         vouch__subcmd__token)
-            opts="-v -h -V --json --min-ttl --store --config-dir --verbose --no-input --help --version"
+            opts="-v -h -V --store --config-dir --verbose --no-input --json --min-ttl --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --min-ttl)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --store)
                     COMPREPLY=($(compgen -W "auto secret-service keyutils keychain windows" -- "${cur}"))
                     return 0
                     ;;
                 --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-ttl)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

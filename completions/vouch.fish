@@ -50,6 +50,12 @@ complete -c vouch -n "__fish_vouch_needs_command" -f -a "cargo-credential" -d 'c
 complete -c vouch -n "__fish_vouch_needs_command" -f -a "setup-cargo" -d 'Make cargo get a registry\'s token from vouch (registries.NAME.credential-provider)'
 complete -c vouch -n "__fish_vouch_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
 complete -c vouch -n "__fish_vouch_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vouch -n "__fish_vouch_using_subcommand login" -l store -d 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows' -r -f -a "auto\t'The platform\'s store: Keychain, Credential Manager, or on Linux the Secret Service when a session bus answers, else kernel keyutils'
+secret-service\t'freedesktop Secret Service over D-Bus (GNOME Keyring, KeePassXC, KWallet)'
+keyutils\t'Linux kernel user keyring; kept until reboot'
+keychain\t'macOS Keychain'
+windows\t'Windows Credential Manager'"
+complete -c vouch -n "__fish_vouch_using_subcommand login" -l config-dir -d 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]' -r -F
 complete -c vouch -n "__fish_vouch_using_subcommand login" -l issuer -d 'Issuer URL of the provider (needed the first time, unless --provider)' -r
 complete -c vouch -n "__fish_vouch_using_subcommand login" -l client-id -d 'OAuth client id (needed the first time)' -r
 complete -c vouch -n "__fish_vouch_using_subcommand login" -l scope -d 'Scope to request; repeat it or separate scopes with spaces [default: the profile\'s, else "openid", plus "offline_access" when the OpenID provider offers it]' -r
@@ -62,12 +68,8 @@ complete -c vouch -n "__fish_vouch_using_subcommand login" -l revoke-url -d 'Rev
 complete -c vouch -n "__fish_vouch_using_subcommand login" -l redirect-uri -d 'Browser redirect URI exactly as registered at the provider: http://127.0.0.1, [::1] or localhost, a port (or none for any free one) and a path; saved in the profile' -r
 complete -c vouch -n "__fish_vouch_using_subcommand login" -l redirect-port -d 'Fixed port for the browser redirect (http://127.0.0.1:PORT/callback, or the saved redirect URI with this port); saved in the profile' -r
 complete -c vouch -n "__fish_vouch_using_subcommand login" -l userinfo-url -d 'Userinfo endpoint, or any URL that answers 2xx to a valid bearer token; used to confirm tokens before storing them' -r
-complete -c vouch -n "__fish_vouch_using_subcommand login" -l store -d 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows' -r -f -a "auto\t'The platform\'s store: Keychain, Credential Manager, or on Linux the Secret Service when a session bus answers, else kernel keyutils'
-secret-service\t'freedesktop Secret Service over D-Bus (GNOME Keyring, KeePassXC, KWallet)'
-keyutils\t'Linux kernel user keyring; kept until reboot'
-keychain\t'macOS Keychain'
-windows\t'Windows Credential Manager'"
-complete -c vouch -n "__fish_vouch_using_subcommand login" -l config-dir -d 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]' -r -F
+complete -c vouch -n "__fish_vouch_using_subcommand login" -s v -l verbose -d 'Log operations, endpoints and status codes to stderr (never secrets)'
+complete -c vouch -n "__fish_vouch_using_subcommand login" -l no-input -d 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
 complete -c vouch -n "__fish_vouch_using_subcommand login" -l device -d 'Device authorization (RFC 8628): show a code to enter on another device [default when the provider offers it]'
 complete -c vouch -n "__fish_vouch_using_subcommand login" -l browser -d 'Authorization code with PKCE in the system browser, redirected to a loopback address'
 complete -c vouch -n "__fish_vouch_using_subcommand login" -l paste -d 'Browser sign-in without a local browser (over ssh): print the URL, then read back the address the browser was sent to, pasted on the terminal; implies --browser'
@@ -76,8 +78,6 @@ complete -c vouch -n "__fish_vouch_using_subcommand login" -l with-token -d 'Sto
 complete -c vouch -n "__fish_vouch_using_subcommand login" -l no-open -d 'Do not open a browser (the URL is printed on stderr either way)'
 complete -c vouch -n "__fish_vouch_using_subcommand login" -l confidential -d 'The client has a secret even though a person signs in (Google\'s desktop and TV clients): authenticate with the one in VOUCH_CLIENT_SECRET, and keep it for refreshes'
 complete -c vouch -n "__fish_vouch_using_subcommand login" -l json -d 'On success, print the signed-in profile as JSON on stdout'
-complete -c vouch -n "__fish_vouch_using_subcommand login" -s v -l verbose -d 'Log operations, endpoints and status codes to stderr (never secrets)'
-complete -c vouch -n "__fish_vouch_using_subcommand login" -l no-input -d 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
 complete -c vouch -n "__fish_vouch_using_subcommand login" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vouch -n "__fish_vouch_using_subcommand login" -s V -l version -d 'Print version'
 complete -c vouch -n "__fish_vouch_using_subcommand status" -l store -d 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows' -r -f -a "auto\t'The platform\'s store: Keychain, Credential Manager, or on Linux the Secret Service when a session bus answers, else kernel keyutils'
@@ -86,22 +86,22 @@ keyutils\t'Linux kernel user keyring; kept until reboot'
 keychain\t'macOS Keychain'
 windows\t'Windows Credential Manager'"
 complete -c vouch -n "__fish_vouch_using_subcommand status" -l config-dir -d 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]' -r -F
-complete -c vouch -n "__fish_vouch_using_subcommand status" -l json -d 'Print JSON: an object for a named profile, an array otherwise'
-complete -c vouch -n "__fish_vouch_using_subcommand status" -l verify -d 'Also ask the provider whether each stored token is still accepted'
 complete -c vouch -n "__fish_vouch_using_subcommand status" -s v -l verbose -d 'Log operations, endpoints and status codes to stderr (never secrets)'
 complete -c vouch -n "__fish_vouch_using_subcommand status" -l no-input -d 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
+complete -c vouch -n "__fish_vouch_using_subcommand status" -l json -d 'Print JSON: an object for a named profile, an array otherwise'
+complete -c vouch -n "__fish_vouch_using_subcommand status" -l verify -d 'Also ask the provider whether each stored token is still accepted'
 complete -c vouch -n "__fish_vouch_using_subcommand status" -s h -l help -d 'Print help'
 complete -c vouch -n "__fish_vouch_using_subcommand status" -s V -l version -d 'Print version'
-complete -c vouch -n "__fish_vouch_using_subcommand token" -l min-ttl -d 'Refresh first unless the token stays valid at least this many seconds' -r
 complete -c vouch -n "__fish_vouch_using_subcommand token" -l store -d 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows' -r -f -a "auto\t'The platform\'s store: Keychain, Credential Manager, or on Linux the Secret Service when a session bus answers, else kernel keyutils'
 secret-service\t'freedesktop Secret Service over D-Bus (GNOME Keyring, KeePassXC, KWallet)'
 keyutils\t'Linux kernel user keyring; kept until reboot'
 keychain\t'macOS Keychain'
 windows\t'Windows Credential Manager'"
 complete -c vouch -n "__fish_vouch_using_subcommand token" -l config-dir -d 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]' -r -F
-complete -c vouch -n "__fish_vouch_using_subcommand token" -l json -d 'Print JSON with the token, its type and expiry instead of the bare token'
+complete -c vouch -n "__fish_vouch_using_subcommand token" -l min-ttl -d 'Refresh first unless the token stays valid at least this many seconds' -r
 complete -c vouch -n "__fish_vouch_using_subcommand token" -s v -l verbose -d 'Log operations, endpoints and status codes to stderr (never secrets)'
 complete -c vouch -n "__fish_vouch_using_subcommand token" -l no-input -d 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
+complete -c vouch -n "__fish_vouch_using_subcommand token" -l json -d 'Print JSON with the token, its type and expiry instead of the bare token'
 complete -c vouch -n "__fish_vouch_using_subcommand token" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vouch -n "__fish_vouch_using_subcommand token" -s V -l version -d 'Print version'
 complete -c vouch -n "__fish_vouch_using_subcommand refresh" -l store -d 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows' -r -f -a "auto\t'The platform\'s store: Keychain, Credential Manager, or on Linux the Secret Service when a session bus answers, else kernel keyutils'
@@ -120,10 +120,10 @@ keyutils\t'Linux kernel user keyring; kept until reboot'
 keychain\t'macOS Keychain'
 windows\t'Windows Credential Manager'"
 complete -c vouch -n "__fish_vouch_using_subcommand rotate" -l config-dir -d 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]' -r -F
-complete -c vouch -n "__fish_vouch_using_subcommand rotate" -l client-secret-stdin -d 'Client-credentials profiles: read the new client secret from stdin'
-complete -c vouch -n "__fish_vouch_using_subcommand rotate" -l no-open -d 'Do not open a browser if an interactive sign-in is needed'
 complete -c vouch -n "__fish_vouch_using_subcommand rotate" -s v -l verbose -d 'Log operations, endpoints and status codes to stderr (never secrets)'
 complete -c vouch -n "__fish_vouch_using_subcommand rotate" -l no-input -d 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
+complete -c vouch -n "__fish_vouch_using_subcommand rotate" -l client-secret-stdin -d 'Client-credentials profiles: read the new client secret from stdin'
+complete -c vouch -n "__fish_vouch_using_subcommand rotate" -l no-open -d 'Do not open a browser if an interactive sign-in is needed'
 complete -c vouch -n "__fish_vouch_using_subcommand rotate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vouch -n "__fish_vouch_using_subcommand rotate" -s V -l version -d 'Print version'
 complete -c vouch -n "__fish_vouch_using_subcommand logout" -l store -d 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows' -r -f -a "auto\t'The platform\'s store: Keychain, Credential Manager, or on Linux the Secret Service when a session bus answers, else kernel keyutils'
@@ -132,20 +132,20 @@ keyutils\t'Linux kernel user keyring; kept until reboot'
 keychain\t'macOS Keychain'
 windows\t'Windows Credential Manager'"
 complete -c vouch -n "__fish_vouch_using_subcommand logout" -l config-dir -d 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]' -r -F
-complete -c vouch -n "__fish_vouch_using_subcommand logout" -l all -d 'Sign out of every profile'
-complete -c vouch -n "__fish_vouch_using_subcommand logout" -l orphans -d 'Revoke and delete the credentials in the store that no profile of this configuration owns (left by a deleted config, another --config-dir, or an older vouch)'
 complete -c vouch -n "__fish_vouch_using_subcommand logout" -s v -l verbose -d 'Log operations, endpoints and status codes to stderr (never secrets)'
 complete -c vouch -n "__fish_vouch_using_subcommand logout" -l no-input -d 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
+complete -c vouch -n "__fish_vouch_using_subcommand logout" -l all -d 'Sign out of every profile'
+complete -c vouch -n "__fish_vouch_using_subcommand logout" -l orphans -d 'Revoke and delete the credentials in the store that no profile of this configuration owns (left by a deleted config, another --config-dir, or an older vouch)'
 complete -c vouch -n "__fish_vouch_using_subcommand logout" -s h -l help -d 'Print help'
 complete -c vouch -n "__fish_vouch_using_subcommand logout" -s V -l version -d 'Print version'
-complete -c vouch -n "__fish_vouch_using_subcommand exec" -l env -d 'Environment variable that receives the token' -r
-complete -c vouch -n "__fish_vouch_using_subcommand exec" -l min-ttl -d 'Refresh first unless the token stays valid at least this many seconds' -r
 complete -c vouch -n "__fish_vouch_using_subcommand exec" -l store -d 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows' -r -f -a "auto\t'The platform\'s store: Keychain, Credential Manager, or on Linux the Secret Service when a session bus answers, else kernel keyutils'
 secret-service\t'freedesktop Secret Service over D-Bus (GNOME Keyring, KeePassXC, KWallet)'
 keyutils\t'Linux kernel user keyring; kept until reboot'
 keychain\t'macOS Keychain'
 windows\t'Windows Credential Manager'"
 complete -c vouch -n "__fish_vouch_using_subcommand exec" -l config-dir -d 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]' -r -F
+complete -c vouch -n "__fish_vouch_using_subcommand exec" -l env -d 'Environment variable that receives the token' -r
+complete -c vouch -n "__fish_vouch_using_subcommand exec" -l min-ttl -d 'Refresh first unless the token stays valid at least this many seconds' -r
 complete -c vouch -n "__fish_vouch_using_subcommand exec" -s v -l verbose -d 'Log operations, endpoints and status codes to stderr (never secrets)'
 complete -c vouch -n "__fish_vouch_using_subcommand exec" -l no-input -d 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
 complete -c vouch -n "__fish_vouch_using_subcommand exec" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -160,19 +160,19 @@ complete -c vouch -n "__fish_vouch_using_subcommand git-credential" -s v -l verb
 complete -c vouch -n "__fish_vouch_using_subcommand git-credential" -l no-input -d 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
 complete -c vouch -n "__fish_vouch_using_subcommand git-credential" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vouch -n "__fish_vouch_using_subcommand git-credential" -s V -l version -d 'Print version'
-complete -c vouch -n "__fish_vouch_using_subcommand setup-git" -l host -d 'Host to serve: HOST[:PORT][/PATH] over https, or http://HOST:PORT for loopback' -r
-complete -c vouch -n "__fish_vouch_using_subcommand setup-git" -l profile -d 'Profile that answers for the host [default: $VOUCH_PROFILE, or the only profile]' -r
 complete -c vouch -n "__fish_vouch_using_subcommand setup-git" -l store -d 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows' -r -f -a "auto\t'The platform\'s store: Keychain, Credential Manager, or on Linux the Secret Service when a session bus answers, else kernel keyutils'
 secret-service\t'freedesktop Secret Service over D-Bus (GNOME Keyring, KeePassXC, KWallet)'
 keyutils\t'Linux kernel user keyring; kept until reboot'
 keychain\t'macOS Keychain'
 windows\t'Windows Credential Manager'"
 complete -c vouch -n "__fish_vouch_using_subcommand setup-git" -l config-dir -d 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]' -r -F
+complete -c vouch -n "__fish_vouch_using_subcommand setup-git" -l host -d 'Host to serve: HOST[:PORT][/PATH] over https, or http://HOST:PORT for loopback' -r
+complete -c vouch -n "__fish_vouch_using_subcommand setup-git" -l profile -d 'Profile that answers for the host [default: $VOUCH_PROFILE, or the only profile]' -r
+complete -c vouch -n "__fish_vouch_using_subcommand setup-git" -s v -l verbose -d 'Log operations, endpoints and status codes to stderr (never secrets)'
+complete -c vouch -n "__fish_vouch_using_subcommand setup-git" -l no-input -d 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
 complete -c vouch -n "__fish_vouch_using_subcommand setup-git" -l global -d 'Write git\'s global configuration (the default)'
 complete -c vouch -n "__fish_vouch_using_subcommand setup-git" -l local -d 'Write the current repository\'s configuration'
 complete -c vouch -n "__fish_vouch_using_subcommand setup-git" -l remove -d 'Undo: remove the host from the profile and vouch from git\'s configuration'
-complete -c vouch -n "__fish_vouch_using_subcommand setup-git" -s v -l verbose -d 'Log operations, endpoints and status codes to stderr (never secrets)'
-complete -c vouch -n "__fish_vouch_using_subcommand setup-git" -l no-input -d 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
 complete -c vouch -n "__fish_vouch_using_subcommand setup-git" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vouch -n "__fish_vouch_using_subcommand setup-git" -s V -l version -d 'Print version'
 complete -c vouch -n "__fish_vouch_using_subcommand doctor" -l store -d 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows' -r -f -a "auto\t'The platform\'s store: Keychain, Credential Manager, or on Linux the Secret Service when a session bus answers, else kernel keyutils'
@@ -181,10 +181,10 @@ keyutils\t'Linux kernel user keyring; kept until reboot'
 keychain\t'macOS Keychain'
 windows\t'Windows Credential Manager'"
 complete -c vouch -n "__fish_vouch_using_subcommand doctor" -l config-dir -d 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]' -r -F
-complete -c vouch -n "__fish_vouch_using_subcommand doctor" -l json -d 'Print JSON: {"checks": [{"name", "status", "detail", "remedy"}...], "exit_code"}'
-complete -c vouch -n "__fish_vouch_using_subcommand doctor" -l online -d 'Also ask each profile\'s provider: reachability, discovery, and clock skew (HTTP Date)'
 complete -c vouch -n "__fish_vouch_using_subcommand doctor" -s v -l verbose -d 'Log operations, endpoints and status codes to stderr (never secrets)'
 complete -c vouch -n "__fish_vouch_using_subcommand doctor" -l no-input -d 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
+complete -c vouch -n "__fish_vouch_using_subcommand doctor" -l json -d 'Print JSON: {"checks": [{"name", "status", "detail", "remedy"}...], "exit_code"}'
+complete -c vouch -n "__fish_vouch_using_subcommand doctor" -l online -d 'Also ask each profile\'s provider: reachability, discovery, and clock skew (HTTP Date)'
 complete -c vouch -n "__fish_vouch_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vouch -n "__fish_vouch_using_subcommand doctor" -s V -l version -d 'Print version'
 complete -c vouch -n "__fish_vouch_using_subcommand kube-credential" -l store -d 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows' -r -f -a "auto\t'The platform\'s store: Keychain, Credential Manager, or on Linux the Secret Service when a session bus answers, else kernel keyutils'
@@ -197,18 +197,18 @@ complete -c vouch -n "__fish_vouch_using_subcommand kube-credential" -s v -l ver
 complete -c vouch -n "__fish_vouch_using_subcommand kube-credential" -l no-input -d 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
 complete -c vouch -n "__fish_vouch_using_subcommand kube-credential" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vouch -n "__fish_vouch_using_subcommand kube-credential" -s V -l version -d 'Print version'
-complete -c vouch -n "__fish_vouch_using_subcommand setup-kube" -l context -d 'The kubeconfig context that should authenticate through vouch' -r
-complete -c vouch -n "__fish_vouch_using_subcommand setup-kube" -l profile -d 'Profile whose tokens kubectl gets [default: $VOUCH_PROFILE, or the only profile]' -r
-complete -c vouch -n "__fish_vouch_using_subcommand setup-kube" -l kubeconfig -d 'The kubeconfig to edit [default: $KUBECONFIG\'s first file, else ~/.kube/config]' -r -F
 complete -c vouch -n "__fish_vouch_using_subcommand setup-kube" -l store -d 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows' -r -f -a "auto\t'The platform\'s store: Keychain, Credential Manager, or on Linux the Secret Service when a session bus answers, else kernel keyutils'
 secret-service\t'freedesktop Secret Service over D-Bus (GNOME Keyring, KeePassXC, KWallet)'
 keyutils\t'Linux kernel user keyring; kept until reboot'
 keychain\t'macOS Keychain'
 windows\t'Windows Credential Manager'"
 complete -c vouch -n "__fish_vouch_using_subcommand setup-kube" -l config-dir -d 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]' -r -F
-complete -c vouch -n "__fish_vouch_using_subcommand setup-kube" -l remove -d 'Undo: the context no longer uses vouch\'s user, which goes once no context does'
+complete -c vouch -n "__fish_vouch_using_subcommand setup-kube" -l context -d 'The kubeconfig context that should authenticate through vouch' -r
+complete -c vouch -n "__fish_vouch_using_subcommand setup-kube" -l profile -d 'Profile whose tokens kubectl gets [default: $VOUCH_PROFILE, or the only profile]' -r
+complete -c vouch -n "__fish_vouch_using_subcommand setup-kube" -l kubeconfig -d 'The kubeconfig to edit [default: $KUBECONFIG\'s first file, else ~/.kube/config]' -r -F
 complete -c vouch -n "__fish_vouch_using_subcommand setup-kube" -s v -l verbose -d 'Log operations, endpoints and status codes to stderr (never secrets)'
 complete -c vouch -n "__fish_vouch_using_subcommand setup-kube" -l no-input -d 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
+complete -c vouch -n "__fish_vouch_using_subcommand setup-kube" -l remove -d 'Undo: the context no longer uses vouch\'s user, which goes once no context does'
 complete -c vouch -n "__fish_vouch_using_subcommand setup-kube" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vouch -n "__fish_vouch_using_subcommand setup-kube" -s V -l version -d 'Print version'
 complete -c vouch -n "__fish_vouch_using_subcommand cargo-credential" -l store -d 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows' -r -f -a "auto\t'The platform\'s store: Keychain, Credential Manager, or on Linux the Secret Service when a session bus answers, else kernel keyutils'
@@ -217,22 +217,22 @@ keyutils\t'Linux kernel user keyring; kept until reboot'
 keychain\t'macOS Keychain'
 windows\t'Windows Credential Manager'"
 complete -c vouch -n "__fish_vouch_using_subcommand cargo-credential" -l config-dir -d 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]' -r -F
-complete -c vouch -n "__fish_vouch_using_subcommand cargo-credential" -l cargo-plugin -d 'Added by cargo to every credential provider it runs'
 complete -c vouch -n "__fish_vouch_using_subcommand cargo-credential" -s v -l verbose -d 'Log operations, endpoints and status codes to stderr (never secrets)'
 complete -c vouch -n "__fish_vouch_using_subcommand cargo-credential" -l no-input -d 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
+complete -c vouch -n "__fish_vouch_using_subcommand cargo-credential" -l cargo-plugin -d 'Added by cargo to every credential provider it runs'
 complete -c vouch -n "__fish_vouch_using_subcommand cargo-credential" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vouch -n "__fish_vouch_using_subcommand cargo-credential" -s V -l version -d 'Print version'
-complete -c vouch -n "__fish_vouch_using_subcommand setup-cargo" -l registry -d 'The registry\'s name in cargo\'s configuration ([registries.NAME])' -r
-complete -c vouch -n "__fish_vouch_using_subcommand setup-cargo" -l profile -d 'Profile whose tokens cargo gets [default: $VOUCH_PROFILE, or the only profile]' -r
 complete -c vouch -n "__fish_vouch_using_subcommand setup-cargo" -l store -d 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows' -r -f -a "auto\t'The platform\'s store: Keychain, Credential Manager, or on Linux the Secret Service when a session bus answers, else kernel keyutils'
 secret-service\t'freedesktop Secret Service over D-Bus (GNOME Keyring, KeePassXC, KWallet)'
 keyutils\t'Linux kernel user keyring; kept until reboot'
 keychain\t'macOS Keychain'
 windows\t'Windows Credential Manager'"
 complete -c vouch -n "__fish_vouch_using_subcommand setup-cargo" -l config-dir -d 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]' -r -F
-complete -c vouch -n "__fish_vouch_using_subcommand setup-cargo" -l remove -d 'Undo: remove vouch as the registry\'s credential provider'
+complete -c vouch -n "__fish_vouch_using_subcommand setup-cargo" -l registry -d 'The registry\'s name in cargo\'s configuration ([registries.NAME])' -r
+complete -c vouch -n "__fish_vouch_using_subcommand setup-cargo" -l profile -d 'Profile whose tokens cargo gets [default: $VOUCH_PROFILE, or the only profile]' -r
 complete -c vouch -n "__fish_vouch_using_subcommand setup-cargo" -s v -l verbose -d 'Log operations, endpoints and status codes to stderr (never secrets)'
 complete -c vouch -n "__fish_vouch_using_subcommand setup-cargo" -l no-input -d 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
+complete -c vouch -n "__fish_vouch_using_subcommand setup-cargo" -l remove -d 'Undo: remove vouch as the registry\'s credential provider'
 complete -c vouch -n "__fish_vouch_using_subcommand setup-cargo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vouch -n "__fish_vouch_using_subcommand setup-cargo" -s V -l version -d 'Print version'
 complete -c vouch -n "__fish_vouch_using_subcommand completions" -l store -d 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows' -r -f -a "auto\t'The platform\'s store: Keychain, Credential Manager, or on Linux the Secret Service when a session bus answers, else kernel keyutils'

@@ -63,7 +63,10 @@ pub enum StoreArg {
 }
 
 /// The subcommands. Parsed once per process, so the size of the largest variant is no concern.
+/// `defer`: clap builds a subcommand's arguments only when that subcommand runs (or help,
+/// completions and man pages need them), not all of them on every call.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 #[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Sign in and store the credential once the provider has confirmed it

@@ -137,7 +137,7 @@ impl CredentialApi for UserKey {
 
     fn get_secret(&self) -> Result<Vec<u8>> {
         let key = user_keyring()?.search(&self.description).map_err(convert)?;
-        key.read_to_vec().map_err(convert)
+        read_exact_size(key).map_err(convert)
     }
 
     fn delete_credential(&self) -> Result<()> {
@@ -158,6 +158,26 @@ impl CredentialApi for UserKey {
         self
     }
 }
+
+/// A key's payload in a buffer of its own size. `Key::read_to_vec` reads into 64 KiB, which
+/// the caller then has to zeroize in full; a record is a few hundred bytes to a few KiB.
+/// KEYCTL_READ returns the payload's size whether or not it fitted, so a payload larger than
+/// the first guess (or one replaced by a larger one in between) costs one more read.
+fn read_exact_size(key: linux_keyutils::Key) -> std::result::Result<Vec<u8>, KeyError> {
+    let mut buffer = zeroize::Zeroizing::new(vec![0u8; FIRST_READ]);
+    loop {
+        let len = key.read(&mut *buffer)?;
+        if len <= buffer.len() {
+            buffer.truncate(len);
+            return Ok(std::mem::take(&mut *buffer));
+        }
+        // The old buffer is zeroized when it is replaced.
+        buffer = zeroize::Zeroizing::new(vec![0u8; len]);
+    }
+}
+
+/// The first read's buffer: larger than any record vouch writes for a typical provider.
+const FIRST_READ: usize = 4096;
 
 /// Grant the owning user (not only the possessor) what vouch needs, and nobody else anything.
 fn set_user_perms(key: linux_keyutils::Key) -> std::result::Result<(), KeyError> {
@@ -221,5 +241,20 @@ mod tests {
         );
         assert!(refusal(KeyError::Unknown(libc::ENOSYS)).contains("ENOSYS"));
         assert!(refusal(KeyError::AccessDenied).contains("EACCES"));
+    }
+
+    /// Real keys in this user's `@u`, each named for this process and removed at the end.
+    #[test]
+    fn payloads_around_the_first_read_size_come_back_whole() {
+        let store = UserKeyringStore::new().expect("the user keyring (install keyutils)");
+        for size in [1, FIRST_READ - 1, FIRST_READ, FIRST_READ + 1, 3 * FIRST_READ] {
+            let user = format!("unit-read-{}-{size}", std::process::id());
+            let entry = store.build("vouch-unit-test", &user, None).unwrap();
+            let value: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+            entry.set_secret(&value).unwrap();
+            let back = entry.get_secret();
+            entry.delete_credential().unwrap();
+            assert!(back.unwrap() == value, "a {size}-byte payload did not read back whole");
+        }
     }
 }

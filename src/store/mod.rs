@@ -7,9 +7,12 @@
 //! - **identity**: a record is stamped with the issuer and client it was minted for when it is
 //!   saved, and a record whose issuer or client is not the key's is never handed out
 //!   ([`Error::ForeignCredential`]);
-//! - **the time bound**: every backend call runs on a helper thread and is abandoned after
-//!   the store timeout, so a hung D-Bus never hangs vouch; running out of time counts as
-//!   "locked or waiting" (exit 6);
+//! - **the time bound**: every call to a backend that can hang (one behind a daemon: D-Bus,
+//!   Keychain, Credential Manager) runs on a helper thread and is abandoned after the store
+//!   timeout, so a hung D-Bus never hangs vouch; running out of time counts as "locked or
+//!   waiting" (exit 6). keyutils calls are system calls that the kernel answers without
+//!   waiting for another process, so they run on the calling thread ([`StoreKind::can_hang`]):
+//!   a thread per call was most of a keyutils read's own cost;
 //! - **classification**: keyring-core errors become [`Error`] variants here and nowhere else.
 //!   Payloads that can hold secret bytes (`BadEncoding`, `BadDataFormat`, `Ambiguous`) are
 //!   dropped on the spot.
@@ -141,6 +144,14 @@ impl StoreKind {
             StoreKind::Windows => "Make sure Windows Credential Manager is available for this user",
             StoreKind::Mock => "This is a test store",
         }
+    }
+
+    /// Whether a call can wait on another process (a daemon behind D-Bus or an OS service),
+    /// and so must run under the time bound. keyutils is the kernel's own store: its system
+    /// calls never wait for another process, except to read a key that a process of the same
+    /// user is still instantiating through request_key(2), which vouch never does.
+    pub fn can_hang(self) -> bool {
+        !matches!(self, StoreKind::Keyutils)
     }
 
     /// The largest value the store accepts, where it has a documented limit.
@@ -361,11 +372,15 @@ impl SecretStore {
         })
     }
 
-    /// Run `op` on a helper thread; give up after the store timeout.
+    /// Run `op` within the store timeout: on a helper thread that is given up after the
+    /// timeout, or on this thread for a store whose calls cannot hang.
     fn bounded<T: Send + 'static>(
         &self,
         op: impl FnOnce() -> keyring_core::Result<T> + Send + 'static,
     ) -> keyring_core::Result<T> {
+        if !self.kind.can_hang() {
+            return op();
+        }
         run_bounded(self.timeout, op).unwrap_or(Err(timed_out(self.timeout)))
     }
 
@@ -624,6 +639,17 @@ mod tests {
         assert!(matches!(err, Error::RecordTooLarge { limit: 2560, .. }), "{err:?}");
         let entry = backend.build(SERVICE, "p", None).unwrap();
         assert!(matches!(entry.get_secret(), Err(keyring_core::Error::NoEntry)));
+    }
+
+    #[test]
+    fn only_stores_that_can_hang_pay_for_a_helper_thread() {
+        let (_, store) = mock_store();
+        let here = std::thread::current().id();
+        let on = |kind| SecretStore { kind, ..store.clone() }.bounded(|| Ok(std::thread::current().id()));
+        assert_eq!(on(StoreKind::Keyutils).unwrap(), here, "a keyutils call needs no thread");
+        for kind in [StoreKind::SecretService, StoreKind::Keychain, StoreKind::Windows, StoreKind::Mock] {
+            assert_ne!(on(kind).unwrap(), here, "{kind:?} calls must stay time-bounded");
+        }
     }
 
     #[test]

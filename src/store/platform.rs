@@ -13,7 +13,7 @@
 //! (docs/benchmarks.md). Its `dbus-secret-service` is a patched copy (`vendor/`): the encrypted
 //! session's Diffie-Hellman is CSPRNG-keyed and constant-time (docs/secret-service-session.md).
 //!
-//! Opening a store is time-bounded like every other store call. Nothing here ever writes a
+//! Opening a store is time-bounded like every other store call that can hang. Nothing here ever writes a
 //! secret anywhere but a secure store.
 
 use super::{SecretStore, StoreKind, is_no_reply};
@@ -60,13 +60,15 @@ fn unsupported(kind: StoreKind) -> Error {
     }
 }
 
-/// Construct a backend within the time bound, classifying failure as exit 6 or 7.
+/// Construct a backend within the time bound (when it can hang), classifying failure as exit
+/// 6 or 7.
 fn construct(
     kind: StoreKind,
     timeout: Duration,
     make: impl FnOnce() -> keyring_core::Result<std::sync::Arc<keyring_core::CredentialStore>> + Send + 'static,
 ) -> Result<SecretStore, Error> {
-    match super::run_bounded(timeout, make) {
+    let made = if kind.can_hang() { super::run_bounded(timeout, make) } else { Some(make()) };
+    match made {
         Some(Ok(backend)) => Ok(SecretStore::new(kind, backend, timeout)),
         Some(Err(keyring_core::Error::PlatformFailure(e))) if is_no_reply(e.as_ref()) => {
             Err(Error::StoreLocked { store: kind.description(), reason: "it did not answer".to_string() })

@@ -116,11 +116,16 @@ fn top_level_help_fits_a_screen_and_every_command_has_help() {
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(help.lines().count() <= 45, "vouch --help is {} lines", help.lines().count());
     use clap::CommandFactory;
-    let cmd = vouch::cli::Cli::command();
+    // Subcommands are deferred (built when they run): build them all to see their arguments.
+    let mut cmd = vouch::cli::Cli::command();
+    cmd.build();
+    let mut args = 0;
     for sub in cmd.get_subcommands() {
         assert!(sub.get_about().is_some(), "{} has no help", sub.get_name());
         for arg in sub.get_arguments() {
+            args += 1;
             assert!(arg.get_help().is_some(), "vouch {} --{} has no help", sub.get_name(), arg.get_id());
         }
     }
+    assert!(args > 50, "only {args} arguments seen: were the subcommands built?");
 }
