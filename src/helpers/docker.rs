@@ -55,7 +55,14 @@ pub fn address(server_url: &str) -> Option<Address> {
     if server_url.is_empty() || server_url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return None;
     }
-    Address::from_url(&format!("https://{server_url}"))
+    // Parsed by hand, so a port stays as written (`reg:443` is its own credHelpers key).
+    let (host, path) = server_url.split_once('/').map_or((server_url, None), |(h, p)| (h, Some(p)));
+    Address::from_url(&format!("https://{host}/"))?;
+    Some(Address {
+        protocol: "https".into(),
+        host: host.to_ascii_lowercase(),
+        path: path.map(|p| p.trim_matches('/').to_string()).filter(|p| !p.is_empty()),
+    })
 }
 
 /// The shared request for a `get` of `server_url`.
@@ -230,7 +237,11 @@ mod tests {
         let hub = address("https://index.docker.io/v1/").unwrap();
         assert_eq!((hub.host.as_str(), hub.path.as_deref()), ("index.docker.io", Some("v1")));
         assert_eq!(address("http://127.0.0.1:5000").unwrap().protocol, "http");
-        for bad in ["", "  ", "a b", "ftp://x", "://", "x\u{1}y"] {
+        assert_eq!(
+            address("reg.example:443/ns/").unwrap(),
+            Address { protocol: "https".into(), host: "reg.example:443".into(), path: Some("ns".into()) }
+        );
+        for bad in ["", "  ", "a b", "ftp://x", "://", "x\u{1}y", "@/x", "/x"] {
             assert!(address(bad).is_none(), "{bad:?}");
         }
     }
