@@ -5,6 +5,7 @@ mod cargo_credential;
 mod cargo_e2e;
 mod cli_definition;
 mod docker_credential;
+mod docker_e2e;
 mod docs;
 mod doctor;
 mod fault_matrix;
