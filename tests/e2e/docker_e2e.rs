@@ -102,8 +102,9 @@ impl World {
         cmd.env_clear().envs(envs).args(args).current_dir(self.home()).stdin(Stdio::piped());
         let mut cmd = assert_cmd::Command::from_std(cmd);
         cmd.write_stdin(stdin.to_string()).timeout(std::time::Duration::from_secs(120));
-        cmd.output()
-            .unwrap_or_else(|e| panic!("{program} is missing: install it (apt-get install skopeo): {e}"))
+        let install =
+            if program == "skopeo" { "apt-get install skopeo" } else { "the docker CLI: docker-ce-cli" };
+        cmd.output().unwrap_or_else(|e| panic!("{program} is missing; install {install}: {e}"))
     }
 
     fn skopeo_inspect(&self) -> Output {
