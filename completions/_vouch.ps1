@@ -276,7 +276,7 @@ Register-ArgumentCompleter -Native -CommandName 'vouch' -ScriptBlock {
             break
         }
         'vouch;setup-docker' {
-            [CompletionResult]::new('--registry', '--registry', [CompletionResultType]::ParameterName, 'The registry, as docker names it: HOST[:PORT]')
+            [CompletionResult]::new('--registry', '--registry', [CompletionResultType]::ParameterName, 'The registry, as docker names it: its host, with :PORT when it has one')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile whose tokens docker gets [default: $VOUCH_PROFILE, or the only profile]')
             [CompletionResult]::new('--username', '--username', [CompletionResultType]::ParameterName, 'The username the registry expects with the token (oauth2, <token>, an account name) [default: oauth2]')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows')

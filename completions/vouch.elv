@@ -257,7 +257,7 @@ set edit:completion:arg-completer[vouch] = {|@words|
             cand --version 'Print version'
         }
         &'vouch;setup-docker'= {
-            cand --registry 'The registry, as docker names it: HOST[:PORT]'
+            cand --registry 'The registry, as docker names it: its host, with :PORT when it has one'
             cand --profile 'Profile whose tokens docker gets [default: $VOUCH_PROFILE, or the only profile]'
             cand --username 'The username the registry expects with the token (oauth2, <token>, an account name) [default: oauth2]'
             cand --store 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows'

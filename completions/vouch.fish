@@ -247,7 +247,7 @@ complete -c vouch -n "__fish_vouch_using_subcommand docker-credential" -s v -l v
 complete -c vouch -n "__fish_vouch_using_subcommand docker-credential" -l no-input -d 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
 complete -c vouch -n "__fish_vouch_using_subcommand docker-credential" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vouch -n "__fish_vouch_using_subcommand docker-credential" -s V -l version -d 'Print version'
-complete -c vouch -n "__fish_vouch_using_subcommand setup-docker" -l registry -d 'The registry, as docker names it: HOST[:PORT]' -r
+complete -c vouch -n "__fish_vouch_using_subcommand setup-docker" -l registry -d 'The registry, as docker names it: its host, with :PORT when it has one' -r
 complete -c vouch -n "__fish_vouch_using_subcommand setup-docker" -l profile -d 'Profile whose tokens docker gets [default: $VOUCH_PROFILE, or the only profile]' -r
 complete -c vouch -n "__fish_vouch_using_subcommand setup-docker" -l username -d 'The username the registry expects with the token (oauth2, <token>, an account name) [default: oauth2]' -r
 complete -c vouch -n "__fish_vouch_using_subcommand setup-docker" -l store -d 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows' -r -f -a "auto\t'The platform\'s store: Keychain, Credential Manager, or on Linux the Secret Service when a session bus answers, else kernel keyutils'

@@ -487,7 +487,7 @@ pub struct DockerCredentialArgs {
 
 #[derive(Debug, Args)]
 pub struct SetupDockerArgs {
-    /// The registry, as docker names it: HOST[:PORT]
+    /// The registry, as docker names it: its host, with :PORT when it has one
     #[arg(long, value_name = "HOST")]
     pub registry: String,
 
