@@ -44,6 +44,8 @@ Register-ArgumentCompleter -Native -CommandName 'vouch' -ScriptBlock {
             [CompletionResult]::new('setup-kube', 'setup-kube', [CompletionResultType]::ParameterValue, 'Make a kubeconfig context authenticate through vouch (an exec user)')
             [CompletionResult]::new('cargo-credential', 'cargo-credential', [CompletionResultType]::ParameterValue, 'cargo credential provider: cargo''s JSON protocol on stdin/stdout')
             [CompletionResult]::new('setup-cargo', 'setup-cargo', [CompletionResultType]::ParameterValue, 'Make cargo get a registry''s token from vouch (registries.NAME.credential-provider)')
+            [CompletionResult]::new('docker-credential', 'docker-credential', [CompletionResultType]::ParameterValue, 'docker credential helper: get, store, erase, list, version (docker-credential-helpers)')
+            [CompletionResult]::new('setup-docker', 'setup-docker', [CompletionResultType]::ParameterValue, 'Make docker get a registry''s token from vouch (credHelpers in ~/.docker/config.json)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, powershell, elvish)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -261,6 +263,34 @@ Register-ArgumentCompleter -Native -CommandName 'vouch' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'vouch;docker-credential' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows')
+            [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log operations, endpoints and status codes to stderr (never secrets)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log operations, endpoints and status codes to stderr (never secrets)')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'vouch;setup-docker' {
+            [CompletionResult]::new('--registry', '--registry', [CompletionResultType]::ParameterName, 'The registry, as docker names it: its host, with :PORT when it has one')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile whose tokens docker gets [default: $VOUCH_PROFILE, or the only profile]')
+            [CompletionResult]::new('--username', '--username', [CompletionResultType]::ParameterName, 'The username the registry expects with the token (oauth2, <token>, an account name) [default: oauth2]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows')
+            [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]')
+            [CompletionResult]::new('--remove', '--remove', [CompletionResultType]::ParameterName, 'Undo: remove vouch from the registry''s credHelpers and the host from the profile')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log operations, endpoints and status codes to stderr (never secrets)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log operations, endpoints and status codes to stderr (never secrets)')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'vouch;completions' {
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]')
@@ -288,6 +318,8 @@ Register-ArgumentCompleter -Native -CommandName 'vouch' -ScriptBlock {
             [CompletionResult]::new('setup-kube', 'setup-kube', [CompletionResultType]::ParameterValue, 'Make a kubeconfig context authenticate through vouch (an exec user)')
             [CompletionResult]::new('cargo-credential', 'cargo-credential', [CompletionResultType]::ParameterValue, 'cargo credential provider: cargo''s JSON protocol on stdin/stdout')
             [CompletionResult]::new('setup-cargo', 'setup-cargo', [CompletionResultType]::ParameterValue, 'Make cargo get a registry''s token from vouch (registries.NAME.credential-provider)')
+            [CompletionResult]::new('docker-credential', 'docker-credential', [CompletionResultType]::ParameterValue, 'docker credential helper: get, store, erase, list, version (docker-credential-helpers)')
+            [CompletionResult]::new('setup-docker', 'setup-docker', [CompletionResultType]::ParameterValue, 'Make docker get a registry''s token from vouch (credHelpers in ~/.docker/config.json)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, powershell, elvish)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -332,6 +364,12 @@ Register-ArgumentCompleter -Native -CommandName 'vouch' -ScriptBlock {
             break
         }
         'vouch;help;setup-cargo' {
+            break
+        }
+        'vouch;help;docker-credential' {
+            break
+        }
+        'vouch;help;setup-docker' {
             break
         }
         'vouch;help;completions' {

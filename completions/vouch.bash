@@ -22,6 +22,9 @@ _vouch() {
             vouch,completions)
                 cmd="vouch__subcmd__completions"
                 ;;
+            vouch,docker-credential)
+                cmd="vouch__subcmd__docker__subcmd__credential"
+                ;;
             vouch,doctor)
                 cmd="vouch__subcmd__doctor"
                 ;;
@@ -52,6 +55,9 @@ _vouch() {
             vouch,setup-cargo)
                 cmd="vouch__subcmd__setup__subcmd__cargo"
                 ;;
+            vouch,setup-docker)
+                cmd="vouch__subcmd__setup__subcmd__docker"
+                ;;
             vouch,setup-git)
                 cmd="vouch__subcmd__setup__subcmd__git"
                 ;;
@@ -69,6 +75,9 @@ _vouch() {
                 ;;
             vouch__subcmd__help,completions)
                 cmd="vouch__subcmd__help__subcmd__completions"
+                ;;
+            vouch__subcmd__help,docker-credential)
+                cmd="vouch__subcmd__help__subcmd__docker__subcmd__credential"
                 ;;
             vouch__subcmd__help,doctor)
                 cmd="vouch__subcmd__help__subcmd__doctor"
@@ -100,6 +109,9 @@ _vouch() {
             vouch__subcmd__help,setup-cargo)
                 cmd="vouch__subcmd__help__subcmd__setup__subcmd__cargo"
                 ;;
+            vouch__subcmd__help,setup-docker)
+                cmd="vouch__subcmd__help__subcmd__setup__subcmd__docker"
+                ;;
             vouch__subcmd__help,setup-git)
                 cmd="vouch__subcmd__help__subcmd__setup__subcmd__git"
                 ;;
@@ -119,7 +131,7 @@ _vouch() {
 
     case "${cmd}" in
         vouch)
-            opts="-v -h -V --store --config-dir --verbose --no-input --help --version login status token refresh rotate logout exec git-credential setup-git doctor kube-credential setup-kube cargo-credential setup-cargo completions help"
+            opts="-v -h -V --store --config-dir --verbose --no-input --help --version login status token refresh rotate logout exec git-credential setup-git doctor kube-credential setup-kube cargo-credential setup-cargo docker-credential setup-docker completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -164,6 +176,28 @@ _vouch() {
             ;;
         vouch__subcmd__completions)
             opts="-v -h -V --store --config-dir --verbose --no-input --help --version bash elvish fish powershell zsh"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -W "auto secret-service keyutils keychain windows" -- "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vouch__subcmd__docker__subcmd__credential)
+            opts="-v -h -V --store --config-dir --verbose --no-input --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -259,7 +293,7 @@ _vouch() {
             return 0
             ;;
         vouch__subcmd__help)
-            opts="login status token refresh rotate logout exec git-credential setup-git doctor kube-credential setup-kube cargo-credential setup-cargo completions help"
+            opts="login status token refresh rotate logout exec git-credential setup-git doctor kube-credential setup-kube cargo-credential setup-cargo docker-credential setup-docker completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -287,6 +321,20 @@ _vouch() {
             return 0
             ;;
         vouch__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vouch__subcmd__help__subcmd__docker__subcmd__credential)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -427,6 +475,20 @@ _vouch() {
             return 0
             ;;
         vouch__subcmd__help__subcmd__setup__subcmd__cargo)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vouch__subcmd__help__subcmd__setup__subcmd__docker)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -674,6 +736,40 @@ _vouch() {
                     return 0
                     ;;
                 --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vouch__subcmd__setup__subcmd__docker)
+            opts="-v -h -V --registry --profile --username --remove --store --config-dir --verbose --no-input --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --username)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -W "auto secret-service keyutils keychain windows" -- "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -41,6 +41,8 @@ set edit:completion:arg-completer[vouch] = {|@words|
             cand setup-kube 'Make a kubeconfig context authenticate through vouch (an exec user)'
             cand cargo-credential 'cargo credential provider: cargo''s JSON protocol on stdin/stdout'
             cand setup-cargo 'Make cargo get a registry''s token from vouch (registries.NAME.credential-provider)'
+            cand docker-credential 'docker credential helper: get, store, erase, list, version (docker-credential-helpers)'
+            cand setup-docker 'Make docker get a registry''s token from vouch (credHelpers in ~/.docker/config.json)'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -243,6 +245,32 @@ set edit:completion:arg-completer[vouch] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'vouch;docker-credential'= {
+            cand --store 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows'
+            cand --config-dir 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]'
+            cand -v 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --verbose 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --no-input 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vouch;setup-docker'= {
+            cand --registry 'The registry, as docker names it: its host, with :PORT when it has one'
+            cand --profile 'Profile whose tokens docker gets [default: $VOUCH_PROFILE, or the only profile]'
+            cand --username 'The username the registry expects with the token (oauth2, <token>, an account name) [default: oauth2]'
+            cand --store 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows'
+            cand --config-dir 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]'
+            cand --remove 'Undo: remove vouch from the registry''s credHelpers and the host from the profile'
+            cand -v 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --verbose 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --no-input 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'vouch;completions'= {
             cand --store 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows'
             cand --config-dir 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]'
@@ -269,6 +297,8 @@ set edit:completion:arg-completer[vouch] = {|@words|
             cand setup-kube 'Make a kubeconfig context authenticate through vouch (an exec user)'
             cand cargo-credential 'cargo credential provider: cargo''s JSON protocol on stdin/stdout'
             cand setup-cargo 'Make cargo get a registry''s token from vouch (registries.NAME.credential-provider)'
+            cand docker-credential 'docker credential helper: get, store, erase, list, version (docker-credential-helpers)'
+            cand setup-docker 'Make docker get a registry''s token from vouch (credHelpers in ~/.docker/config.json)'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -299,6 +329,10 @@ set edit:completion:arg-completer[vouch] = {|@words|
         &'vouch;help;cargo-credential'= {
         }
         &'vouch;help;setup-cargo'= {
+        }
+        &'vouch;help;docker-credential'= {
+        }
+        &'vouch;help;setup-docker'= {
         }
         &'vouch;help;completions'= {
         }

@@ -180,6 +180,29 @@ pub enum Command {
         Example:\n  vouch setup-cargo --registry internal --profile work")]
     SetupCargo(SetupCargoArgs),
 
+    /// docker credential helper: get, store, erase, list, version (docker-credential-helpers)
+    #[command(long_about = "docker credential helper (the docker-credential-helpers protocol).\n\n\
+        docker, skopeo and podman run it as `docker-credential-vouch OP` (a link to vouch) for the \
+        registries `credHelpers` maps to `vouch`. `get` answers {\"ServerURL\",\"Username\",\"Secret\"} \
+        with the access token of the profile whose hosts match the registry, refreshed just in time, \
+        and the username `docker_username` (default oauth2); a registry no profile serves gets \
+        `credentials not found in native keychain`. `store` is refused: vouch never keeps a password \
+        it is handed. `erase` (docker logout) drops the cached access token, never the refresh token. \
+        `list` names the hosts vouch serves with their usernames. Set it up with \
+        `vouch setup-docker --registry HOST --profile NAME`.")]
+    DockerCredential(DockerCredentialArgs),
+
+    /// Make docker get a registry's token from vouch (credHelpers in ~/.docker/config.json)
+    #[command(long_about = "Make docker (and skopeo, podman) get a registry's token from vouch.\n\n\
+        Adds HOST to the profile's hosts and sets credHelpers.HOST = \"vouch\" in docker's config.json \
+        ($DOCKER_CONFIG, else ~/.docker), keeping every other key; the file is replaced atomically and \
+        a file that is not JSON is refused, never overwritten. docker runs `docker-credential-vouch` \
+        from PATH: link it once (`ln -s \"$(command -v vouch)\" ~/.local/bin/docker-credential-vouch`). \
+        --username sets the username the registry expects with the token (default oauth2). --remove \
+        undoes both.\n\n\
+        Example:\n  vouch setup-docker --registry registry.example.com --profile work")]
+    SetupDocker(SetupDockerArgs),
+
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     #[command(long_about = "Print a shell completion script to stdout.\n\n\
         Examples:\n  vouch completions bash > ~/.local/share/bash-completion/completions/vouch\n  \
@@ -456,6 +479,32 @@ pub struct SetupCargoArgs {
 
     /// Undo: remove vouch as the registry's credential provider
     #[arg(long)]
+    pub remove: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DockerCredentialArgs {
+    /// get, store, erase, list or version
+    pub operation: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupDockerArgs {
+    /// The registry, as docker names it: its host, with :PORT when it has one
+    #[arg(long, value_name = "HOST")]
+    pub registry: String,
+
+    /// Profile whose tokens docker gets [default: $VOUCH_PROFILE, or the only profile]
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// The username the registry expects with the token (oauth2, <token>, an account name)
+    /// [default: oauth2]
+    #[arg(long, value_name = "NAME")]
+    pub username: Option<String>,
+
+    /// Undo: remove vouch from the registry's credHelpers and the host from the profile
+    #[arg(long, conflicts_with = "username")]
     pub remove: bool,
 }
 

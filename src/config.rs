@@ -76,6 +76,10 @@ pub struct Profile {
     /// `bearer` (an `Authorization: Bearer` header, when git supports it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git_auth: Option<GitAuth>,
+    /// The username given to docker with the token (`setup-docker --username`) [default:
+    /// oauth2]; `<token>` makes docker send the token as an identity token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docker_username: Option<String>,
     /// Names this profile's credential in the store (see [`crate::identity`]); made at the
     /// first login, made anew when a login changes the issuer or client.
     #[serde(default, skip_serializing_if = "Option::is_none")]

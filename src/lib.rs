@@ -23,7 +23,7 @@
 //! - [`signals`]: Ctrl-C and SIGTERM, deferred while a credential is being written;
 //! - [`secret_input`], [`system_browser`]: asking the user for secrets, opening URLs;
 //! - [`git`]: the git credential protocol and host patterns; [`hardening`]: no core dumps;
-//! - [`helpers`]: git, kubectl and cargo credential helpers, one shared token request;
+//! - [`helpers`]: git, kubectl, cargo and docker credential helpers, one shared token request;
 //! - [`refresh`]: just-in-time refresh, single flight across processes ([`lock`]);
 //! - [`secret`]: token types that never print themselves.
 
@@ -69,18 +69,22 @@ pub use error::Error;
 use std::io::Write;
 use store::platform::StoreChoice;
 
-/// The command line, with two aliases: invoked as `git-credential-vouch` (a link, so that
+/// The command line, with three aliases: invoked as `git-credential-vouch` (a link, so that
 /// git's `credential.helper = vouch` finds it), vouch acts as `vouch git-credential`; invoked
-/// as `vouch --cargo-plugin` (how cargo runs every credential provider, with the rest of its
-/// configured command in the request), it acts as `vouch cargo-credential --cargo-plugin`.
+/// as `docker-credential-vouch` (how docker runs the helper `credHelpers` names `vouch`), as
+/// `vouch docker-credential`; invoked as `vouch --cargo-plugin` (how cargo runs every
+/// credential provider, with the rest of its configured command in the request), it acts as
+/// `vouch cargo-credential --cargo-plugin`.
 pub fn cli_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     let mut args: Vec<std::ffi::OsString> = args.into_iter().collect();
-    let invoked_as_helper = args
-        .first()
-        .and_then(|a| std::path::Path::new(a).file_stem().map(|s| s == "git-credential-vouch"))
-        .unwrap_or(false);
-    if invoked_as_helper {
-        args.insert(1, "git-credential".into());
+    let invoked_as = args.first().and_then(|a| std::path::Path::new(a).file_stem()).and_then(|s| s.to_str());
+    let helper = match invoked_as {
+        Some("git-credential-vouch") => Some("git-credential"),
+        Some("docker-credential-vouch") => Some("docker-credential"),
+        _ => None,
+    };
+    if let Some(helper) = helper {
+        args.insert(1, helper.into());
     } else if args.len() == 2 && args[1] == "--cargo-plugin" {
         args.insert(1, "cargo-credential".into());
     }
@@ -145,6 +149,8 @@ pub fn run(command: Command, ctx: &mut Context) -> Result<Outcome, Error> {
         Command::SetupKube(args) => commands::setup_kube::run(args, ctx),
         Command::CargoCredential(args) => commands::cargo_credential::run(args, ctx),
         Command::SetupCargo(args) => commands::setup_cargo::run(args, ctx),
+        Command::DockerCredential(args) => commands::docker_credential::run(args, ctx),
+        Command::SetupDocker(args) => commands::setup_docker::run(args, ctx),
         Command::Completions(args) => commands::completions::run(args, ctx),
     }
 }

@@ -245,6 +245,7 @@ fn merge_profile(args: &LoginArgs, existing: Option<&Profile>) -> Result<Profile
         hosts: existing.map(|p| p.hosts.clone()).unwrap_or_default(),
         git_username: existing.and_then(|p| p.git_username.clone()),
         git_auth: existing.and_then(|p| p.git_auth),
+        docker_username: existing.and_then(|p| p.docker_username.clone()),
         revoke_replaced: existing.and_then(|p| p.revoke_replaced),
         credential_id: None,
     };

@@ -6,6 +6,7 @@
 
 pub mod cargo_credential;
 pub mod completions;
+pub mod docker_credential;
 pub mod doctor;
 pub mod exec;
 pub mod git_credential;
@@ -15,6 +16,7 @@ pub mod logout;
 pub mod refresh;
 pub mod rotate;
 pub mod setup_cargo;
+pub mod setup_docker;
 pub mod setup_git;
 pub mod setup_kube;
 pub mod status;

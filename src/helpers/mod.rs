@@ -1,7 +1,7 @@
 //! The credential helpers: git, kubectl and cargo ask vouch for tokens, each in its own
 //! protocol, and all of them are answered from one store, by one refresh.
 //!
-//! Each protocol module ([`git`], [`kube`], [`cargo`]) only translates: its client's request
+//! Each protocol module ([`git`], [`kube`], [`cargo`], [`docker`]) only translates: its client's request
 //! becomes one [`Resource`] ("a token for this profile, or for whatever profile serves this
 //! URL, good for at least this long"), and the [`Grant`] that comes back becomes the client's
 //! answer. Everything between is written once, here: finding the profile (by name, or by the
@@ -9,7 +9,8 @@
 //! just-in-time refresh with its single flight and refresh-token state machine
 //! ([`crate::refresh::usable_record`]), and the one error type whose classes every helper maps
 //! to its protocol's own kinds. [`reject`] is the other shared step: a client saw a token
-//! rejected, so the cached access token is expired (never the refresh token).
+//! rejected, so the cached access token is expired (never the refresh token); [`expire`] is
+//! the same for a client that names no token (`docker logout`).
 //!
 //! The hot path of every helper costs what `vouch token` costs: one read of `config.toml`
 //! and one store read (plus a refresh when the token is about to expire). Helpers never prompt
@@ -20,6 +21,7 @@
 //! write another program's configuration: atomically, keeping the file's mode.
 
 pub mod cargo;
+pub mod docker;
 pub mod git;
 pub mod kube;
 
@@ -124,25 +126,49 @@ pub fn token_for(ctx: &mut Context, resource: &Resource) -> Result<Grant, Error>
 /// kept (a rejection is usually transient, or a revoked access token). Returns whether the
 /// stored record changed. A target no profile serves, or another token, changes nothing.
 pub fn reject(ctx: &mut Context, target: &Target, rejected: &str) -> Result<bool, Error> {
+    match expire_access_token(ctx, target, Some(rejected)) {
+        Ok((_, changed)) => Ok(changed),
+        Err(Error::NotServed { .. }) => Ok(false),
+        Err(err) => Err(err),
+    }
+}
+
+/// The client is done with the target's credential but names no token (`docker logout`):
+/// the cached access token of the profile that serves it is expired, whatever it is, so the
+/// next request refreshes; the refresh token is kept (signing out is `vouch logout`). Returns
+/// the profile and whether the stored record changed; [`Error::NotServed`] when no profile
+/// serves the target.
+pub fn expire(ctx: &mut Context, target: &Target) -> Result<(String, bool), Error> {
+    expire_access_token(ctx, target, None)
+}
+
+/// Mark the stored access token of the target's profile expired, if it is `only` (any token
+/// when `None`).
+fn expire_access_token(
+    ctx: &mut Context,
+    target: &Target,
+    only: Option<&str>,
+) -> Result<(String, bool), Error> {
     let dir = ctx.config_dir()?;
     let config = Config::load(&dir)?;
-    let (name, profile) = match profile_for(ctx, &config, target) {
-        Ok(found) => found,
-        Err(Error::NotServed { .. }) => return Ok(false),
-        Err(err) => return Err(err),
-    };
+    let (name, profile) = profile_for(ctx, &config, target)?;
     let key = identity::resolve(ctx, &dir, &name, &profile)?;
     let store = ctx.store()?;
     let _lock = ProfileLock::acquire(&ctx.state_dir()?, &store.lock_name(&key), ctx.settings.lock_wait)?;
-    let Some(record) = store.load(&key)? else { return Ok(false) };
-    if rejected.is_empty() || record.access_token.expose_secret() != rejected {
-        return Ok(false);
+    let Some(record) = store.load(&key)? else { return Ok((name, false)) };
+    let unchanged = match only {
+        Some(token) => token.is_empty() || record.access_token.expose_secret() != token,
+        None => record.expires_at.is_some_and(|at| at < ctx.now()),
+    };
+    if unchanged {
+        return Ok((name, false));
     }
     let expired =
         Record { generation: record.generation + 1, expires_at: Some(ctx.now().saturating_sub(1)), ..record };
     store.save(&key, &expired)?;
-    ctx.log(format_args!("helper: the access token of '{name}' was rejected; it will be refreshed"));
-    Ok(true)
+    let why = if only.is_some() { "was rejected" } else { "was dropped" };
+    ctx.log(format_args!("helper: the access token of '{name}' {why}; it will be refreshed"));
+    Ok((name, true))
 }
 
 /// The profile a target means.

@@ -4,6 +4,8 @@ mod browser_flow;
 mod cargo_credential;
 mod cargo_e2e;
 mod cli_definition;
+mod docker_credential;
+mod docker_e2e;
 mod docs;
 mod doctor;
 mod fault_matrix;

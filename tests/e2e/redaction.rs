@@ -1,7 +1,7 @@
 //! Redaction canaries: every command, in success and failure paths, with `-v`, against a
 //! provider whose every minted secret is recognisable. None may appear on stdout or stderr
 //! (except the stdout of `token`, `token --json` and the credential helpers' `get`), in a file
-//! vouch writes outside the store (its own, kubectl's and cargo's configuration), in argv, or
+//! vouch writes outside the store (its own, kubectl's, cargo's and docker's configuration), in argv, or
 //! in a panic message. Also the Linux hardening.
 
 use crate::support::fake_provider::{self, FakeProvider, Fault};
@@ -20,6 +20,10 @@ const ID_TOKEN_MARK: &str = "ZmFrZS1zaWduYXR1cmU";
 /// cargo's `get` for the profile `dev`, and a `cargo login` handing vouch a token to keep.
 const CARGO_GET: &str = "{\"v\":1,\"kind\":\"get\",\"operation\":\"read\",\"registry\":{\"index-url\":\"sparse+https://r.example/index/\",\"name\":\"internal\"},\"args\":[\"cargo-credential\",\"dev\"]}\n";
 const CARGO_LOGIN_WITH_TOKEN: &str = "{\"v\":1,\"kind\":\"login\",\"registry\":{\"index-url\":\"sparse+https://r.example/index/\"},\"token\":\"CANARYZ-cargo-login\",\"args\":[\"cargo-credential\",\"dev\"]}\n";
+
+/// `docker login` handing vouch a password to keep.
+const DOCKER_STORE: &str =
+    "{\"ServerURL\":\"reg.example\",\"Username\":\"oauth2\",\"Secret\":\"CANARYZ-docker-login\"}";
 
 struct Scene {
     ss: SecretService,
@@ -178,6 +182,11 @@ fn no_secret_leaks_from_any_command_or_path() {
     s.run(&["setup-cargo", "--registry", "internal", "--profile", "dev"], None, false);
     s.run(&["--cargo-plugin"], Some(CARGO_GET), true);
     s.run(&["cargo-credential", "--cargo-plugin"], Some(CARGO_LOGIN_WITH_TOKEN), false);
+    s.run(&["setup-docker", "--registry", "reg.example", "--profile", "dev"], None, false);
+    s.run(&["docker-credential", "get"], Some("reg.example\n"), true);
+    s.run(&["docker-credential", "list"], None, false);
+    s.run(&["docker-credential", "store"], Some(DOCKER_STORE), false);
+    s.run(&["docker-credential", "erase"], Some("reg.example\n"), false);
     // Failure paths.
     s.run(
         &["login", "bad", "--issuer", &issuer, "--client-id", "svc", "--client-credentials"],
@@ -199,6 +208,7 @@ fn no_secret_leaks_from_any_command_or_path() {
     s.run(&["git-credential", "get"], Some("protocol=https\nhost=git.example.com\n\n"), true);
     s.run(&["kube-credential", "dev"], None, true);
     s.run(&["--cargo-plugin"], Some(CARGO_GET), true);
+    s.run(&["docker-credential", "get"], Some("reg.example\n"), true);
     s.provider.set_fault("*", Fault::status(503, "{}"), None);
     s.run(&["refresh", "ci"], None, false);
     s.run(&["logout", "--all"], None, false); // revocation fails: warnings, still signed out
