@@ -276,15 +276,15 @@ Register-ArgumentCompleter -Native -CommandName 'vouch' -ScriptBlock {
             break
         }
         'vouch;setup-docker' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows')
+            [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]')
             [CompletionResult]::new('--registry', '--registry', [CompletionResultType]::ParameterName, 'The registry, as docker names it: its host, with :PORT when it has one')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile whose tokens docker gets [default: $VOUCH_PROFILE, or the only profile]')
             [CompletionResult]::new('--username', '--username', [CompletionResultType]::ParameterName, 'The username the registry expects with the token (oauth2, <token>, an account name) [default: oauth2]')
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows')
-            [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]')
-            [CompletionResult]::new('--remove', '--remove', [CompletionResultType]::ParameterName, 'Undo: remove vouch from the registry''s credHelpers and the host from the profile')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log operations, endpoints and status codes to stderr (never secrets)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log operations, endpoints and status codes to stderr (never secrets)')
             [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]')
+            [CompletionResult]::new('--remove', '--remove', [CompletionResultType]::ParameterName, 'Undo: remove vouch from the registry''s credHelpers and the host from the profile')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

@@ -747,12 +747,20 @@ _vouch() {
             return 0
             ;;
         vouch__subcmd__setup__subcmd__docker)
-            opts="-v -h -V --registry --profile --username --remove --store --config-dir --verbose --no-input --help --version"
+            opts="-v -h -V --store --config-dir --verbose --no-input --registry --profile --username --remove --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -W "auto secret-service keyutils keychain windows" -- "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --registry)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -762,14 +770,6 @@ _vouch() {
                     return 0
                     ;;
                 --username)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --store)
-                    COMPREPLY=($(compgen -W "auto secret-service keyutils keychain windows" -- "${cur}"))
-                    return 0
-                    ;;
-                --config-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -257,15 +257,15 @@ set edit:completion:arg-completer[vouch] = {|@words|
             cand --version 'Print version'
         }
         &'vouch;setup-docker'= {
+            cand --store 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows'
+            cand --config-dir 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]'
             cand --registry 'The registry, as docker names it: its host, with :PORT when it has one'
             cand --profile 'Profile whose tokens docker gets [default: $VOUCH_PROFILE, or the only profile]'
             cand --username 'The username the registry expects with the token (oauth2, <token>, an account name) [default: oauth2]'
-            cand --store 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows'
-            cand --config-dir 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]'
-            cand --remove 'Undo: remove vouch from the registry''s credHelpers and the host from the profile'
             cand -v 'Log operations, endpoints and status codes to stderr (never secrets)'
             cand --verbose 'Log operations, endpoints and status codes to stderr (never secrets)'
             cand --no-input 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
+            cand --remove 'Undo: remove vouch from the registry''s credHelpers and the host from the profile'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'

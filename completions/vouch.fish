@@ -247,18 +247,18 @@ complete -c vouch -n "__fish_vouch_using_subcommand docker-credential" -s v -l v
 complete -c vouch -n "__fish_vouch_using_subcommand docker-credential" -l no-input -d 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
 complete -c vouch -n "__fish_vouch_using_subcommand docker-credential" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vouch -n "__fish_vouch_using_subcommand docker-credential" -s V -l version -d 'Print version'
-complete -c vouch -n "__fish_vouch_using_subcommand setup-docker" -l registry -d 'The registry, as docker names it: its host, with :PORT when it has one' -r
-complete -c vouch -n "__fish_vouch_using_subcommand setup-docker" -l profile -d 'Profile whose tokens docker gets [default: $VOUCH_PROFILE, or the only profile]' -r
-complete -c vouch -n "__fish_vouch_using_subcommand setup-docker" -l username -d 'The username the registry expects with the token (oauth2, <token>, an account name) [default: oauth2]' -r
 complete -c vouch -n "__fish_vouch_using_subcommand setup-docker" -l store -d 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows' -r -f -a "auto\t'The platform\'s store: Keychain, Credential Manager, or on Linux the Secret Service when a session bus answers, else kernel keyutils'
 secret-service\t'freedesktop Secret Service over D-Bus (GNOME Keyring, KeePassXC, KWallet)'
 keyutils\t'Linux kernel user keyring; kept until reboot'
 keychain\t'macOS Keychain'
 windows\t'Windows Credential Manager'"
 complete -c vouch -n "__fish_vouch_using_subcommand setup-docker" -l config-dir -d 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]' -r -F
-complete -c vouch -n "__fish_vouch_using_subcommand setup-docker" -l remove -d 'Undo: remove vouch from the registry\'s credHelpers and the host from the profile'
+complete -c vouch -n "__fish_vouch_using_subcommand setup-docker" -l registry -d 'The registry, as docker names it: its host, with :PORT when it has one' -r
+complete -c vouch -n "__fish_vouch_using_subcommand setup-docker" -l profile -d 'Profile whose tokens docker gets [default: $VOUCH_PROFILE, or the only profile]' -r
+complete -c vouch -n "__fish_vouch_using_subcommand setup-docker" -l username -d 'The username the registry expects with the token (oauth2, <token>, an account name) [default: oauth2]' -r
 complete -c vouch -n "__fish_vouch_using_subcommand setup-docker" -s v -l verbose -d 'Log operations, endpoints and status codes to stderr (never secrets)'
 complete -c vouch -n "__fish_vouch_using_subcommand setup-docker" -l no-input -d 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
+complete -c vouch -n "__fish_vouch_using_subcommand setup-docker" -l remove -d 'Undo: remove vouch from the registry\'s credHelpers and the host from the profile'
 complete -c vouch -n "__fish_vouch_using_subcommand setup-docker" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vouch -n "__fish_vouch_using_subcommand setup-docker" -s V -l version -d 'Print version'
 complete -c vouch -n "__fish_vouch_using_subcommand completions" -l store -d 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows' -r -f -a "auto\t'The platform\'s store: Keychain, Credential Manager, or on Linux the Secret Service when a session bus answers, else kernel keyutils'
