@@ -38,6 +38,7 @@ pub mod config;
 pub mod context;
 pub mod discovery;
 pub mod docs;
+pub mod dpop;
 pub mod env;
 pub mod error;
 pub mod flows;

@@ -125,6 +125,7 @@ pub fn sign_in(
         reauth_required: false,
         rotation: None,
         refresh_spent: None,
+        dpop_key: None,
     };
     profile.flow = Some(flow);
     if record.client_secret.is_some() {

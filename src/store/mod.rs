@@ -532,6 +532,7 @@ mod tests {
             reauth_required: false,
             rotation: None,
             refresh_spent: None,
+            dpop_key: None,
         }
     }
 
