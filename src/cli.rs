@@ -276,6 +276,17 @@ pub struct LoginArgs {
     #[arg(long, alias = "verify-url", value_name = "URL")]
     pub userinfo_url: Option<String>,
 
+    /// Base URL of the API this profile's tokens are for: `vouch api` resolves relative URLs
+    /// against it and may send the token there; saved in the profile
+    #[arg(long, value_name = "URL")]
+    pub api_base: Option<String>,
+
+    /// Bind the tokens to a new key kept in the credential store (DPoP, RFC 9449), so that a
+    /// copied token is useless elsewhere; saved in the profile. Use the profile through
+    /// `vouch api`
+    #[arg(long, conflicts_with = "with_token")]
+    pub dpop: bool,
+
     /// On success, print the signed-in profile as JSON on stdout
     #[arg(long)]
     pub json: bool,

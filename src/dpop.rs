@@ -156,6 +156,22 @@ pub fn asks_for_nonce(body: &[u8], www_authenticate: Option<&str>) -> bool {
     in_body || www_authenticate.is_some_and(|h| h.contains("use_dpop_nonce"))
 }
 
+/// Refuse to hand a DPoP-bound profile's token to `via` (git, kubectl, cargo, `exec`, `token`):
+/// those programs send it as a Bearer token, without proofs, and the server refuses it. The
+/// one message, exit 2, names `vouch api`.
+pub fn bound_elsewhere(profile: &str, via: &str) -> Error {
+    Error::usage(format!(
+        "'{profile}' is bound to this machine with DPoP, and {via} cannot send the proof its tokens need; \
+         call the API with `vouch api {profile} URL`, or sign in again without --dpop (set dpop = false in \
+         the profile) to use it with {via}"
+    ))
+}
+
+/// Whether `profile`'s tokens are DPoP-bound, by its setting or its stored record.
+pub fn is_bound(profile: &crate::config::Profile, record: Option<&crate::record::Record>) -> bool {
+    profile.dpop == Some(true) || record.is_some_and(|r| r.dpop_key.is_some())
+}
+
 /// The DPoP nonces servers asked for, kept across processes: one small file per origin,
 /// `dpop-nonce-<sha256 of the origin>`, beside the metadata cache. A nonce is no secret (the
 /// server sends it to anyone) and is only ever a hint: a stale one costs one retry. A file

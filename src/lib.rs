@@ -54,6 +54,7 @@ pub mod paths;
 pub mod provider;
 pub mod record;
 pub mod refresh;
+pub mod resource;
 pub mod secret;
 pub mod secret_input;
 pub mod sign_in;
