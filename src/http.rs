@@ -82,6 +82,7 @@ impl Response {
 }
 
 /// What a request sends.
+#[derive(Clone, Copy)]
 pub enum Body<'a> {
     None,
     /// application/x-www-form-urlencoded; values may be secrets and are never logged.

@@ -69,13 +69,8 @@ fn send_once(
         None => None,
     };
     let auth = if dpop.is_some() { Auth::DPoP(token) } else { Auth::Bearer(token) };
-    let body = match sent.body {
-        Body::None => Body::None,
-        Body::Form(pairs) => Body::Form(pairs),
-        Body::Bytes(bytes) => Body::Bytes(bytes),
-    };
     let extra = Extra { dpop_proof: proof.as_ref().map(|p| p.as_str()), headers: sent.headers };
-    let response = http::send_with(ctx, sent.method, sent.url, auth, body, extra, Some(issuer))?;
+    let response = http::send_with(ctx, sent.method, sent.url, auth, sent.body, extra, Some(issuer))?;
     if let (Some(_), Some(nonce)) = (dpop, &response.dpop_nonce) {
         ctx.remember_dpop_nonce(sent.url, nonce);
     }

@@ -6,6 +6,7 @@ mod cargo_e2e;
 mod cli_definition;
 mod docs;
 mod doctor;
+mod dpop;
 mod fault_matrix;
 mod foundation_keyutils;
 mod foundation_secret_service;
