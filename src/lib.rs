@@ -116,6 +116,7 @@ pub fn run(command: Command, ctx: &mut Context) -> Result<Outcome, Error> {
         Command::Refresh(args) => commands::refresh::run(args, ctx),
         Command::Rotate(args) => commands::rotate::run(args, ctx),
         Command::Exec(args) => commands::exec::run(args, ctx),
+        Command::Api(args) => commands::api::run(args, ctx),
         Command::GitCredential(args) => commands::git_credential::run(args, ctx),
         Command::SetupGit(args) => commands::setup_git::run(args, ctx),
         Command::Doctor(args) => commands::doctor::run(args, ctx),

@@ -2,7 +2,8 @@
 //! with --dpop binds the grant to a key kept only in the record, refreshes prove the key, a
 //! nonce is asked for once and then remembered, the retry after `use_dpop_nonce` does not
 //! count as reuse of a rotated refresh token, a record copied without its key is useless, and
-//! the programs that can only send Bearer tokens are refused.
+//! the programs that can only send Bearer tokens are refused. Then `vouch api` against the
+//! fake provider's `/api/...` resource server, which demands DPoP for bound tokens.
 
 use crate::support::fake_provider::{self, FakeProvider, Fault};
 use crate::support::in_process::Harness;
@@ -17,7 +18,20 @@ fn provider(config: fake_provider::Config) -> Arc<FakeProvider> {
 /// `vouch login p --dpop` through the device flow, the fake user approving at once.
 fn login_dpop(p: &Arc<FakeProvider>, h: &Harness) -> u8 {
     let issuer = p.issuer();
-    let args = ["login", "p", "--issuer", &issuer, "--client-id", "cli", "--device", "--no-open", "--dpop"];
+    let api = p.url("/api");
+    let args = [
+        "login",
+        "p",
+        "--issuer",
+        &issuer,
+        "--client-id",
+        "cli",
+        "--device",
+        "--no-open",
+        "--dpop",
+        "--api-base",
+        &api,
+    ];
     let approver = p.clone();
     h.run_with(&args, "", move |ctx| {
         ctx.sleep = Box::new(move |d| {
@@ -213,4 +227,135 @@ fn a_bearer_answer_to_a_dpop_request_is_a_protocol_error() {
     h.stderr.clear();
     assert_eq!(h.run(&["refresh", "p"], ""), 9, "{}", h.stderr.text());
     assert!(h.stderr.text().contains("DPoP"), "{}", h.stderr.text());
+}
+
+// --- vouch api ----------------------------------------------------------------------------
+
+/// What must never be printed: the stored access and refresh tokens and the key.
+fn secrets(h: &Harness) -> Vec<String> {
+    let record = h.stored("p").unwrap();
+    ["access_token", "refresh_token", "dpop_key"]
+        .iter()
+        .filter_map(|k| record[*k].as_str().map(str::to_string))
+        .collect()
+}
+
+fn assert_no_secret(h: &Harness, secrets: &[String]) {
+    for secret in secrets {
+        assert!(!h.stdout.text().contains(secret.as_str()), "stdout: {}", h.stdout.text());
+        assert!(!h.stderr.text().contains(secret.as_str()), "stderr: {}", h.stderr.text());
+    }
+}
+
+fn api_proofs(p: &FakeProvider) -> Vec<fake_provider::DpopSeen> {
+    p.dpop_proofs().into_iter().filter(|s| s.path.starts_with("/api/")).collect()
+}
+
+#[test]
+fn api_get_and_post_send_the_dpop_token_with_a_proof_and_print_the_body() {
+    let p = provider(fake_provider::Config::default());
+    let h = Harness::new(StoreKind::Mock);
+    assert_eq!(login_dpop(&p, &h), 0, "{}", h.stderr.text());
+    let secrets = secrets(&h);
+    h.stdout.clear();
+    h.stderr.clear();
+    assert_eq!(h.run(&["-v", "api", "p", "-i", "/items?page=2"], ""), 0, "{}", h.stderr.text());
+    let out = h.stdout.text();
+    assert!(out.starts_with("HTTP 200\r\n"), "{out}");
+    assert!(out.contains("x-fake: echo"), "{out}");
+    let body: serde_json::Value = serde_json::from_str(out.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!((body["method"].as_str(), body["path"].as_str()), (Some("GET"), Some("/api/items")));
+    assert_eq!(body["query"], "page=2");
+    assert_eq!(body["subject"], "alice", "the server took the DPoP token");
+    let request = p.requests_to("/api/items").pop().unwrap();
+    assert!(request.header("authorization").unwrap().starts_with("DPoP "), "{request:?}");
+    let proofs = api_proofs(&p);
+    assert_eq!(proofs.len(), 1);
+    assert!(proofs[0].refused.is_none() && proofs[0].ath.is_some(), "{proofs:?}");
+    assert_eq!(proofs[0].htu, p.url("/api/items"), "htu has no query");
+    assert_no_secret(&h, &secrets);
+
+    let file = h.dir.path().join("item.json");
+    std::fs::write(&file, r#"{"name":"x"}"#).unwrap();
+    h.stdout.clear();
+    let data = format!("@{}", file.display());
+    assert_eq!(h.run(&["api", "p", "-X", "POST", "--data", &data, "/items"], ""), 0, "{}", h.stderr.text());
+    let body: serde_json::Value = serde_json::from_str(&h.stdout.text()).unwrap();
+    assert_eq!((body["method"].as_str(), body["body"].as_str()), (Some("POST"), Some(r#"{"name":"x"}"#)));
+    assert_eq!(body["content_type"], "application/json");
+    h.stdout.clear();
+    assert_eq!(
+        h.run(&["api", "p", "-X", "PUT", "--data", "-", "/items/1"], "from stdin"),
+        0,
+        "{}",
+        h.stderr.text()
+    );
+    let body: serde_json::Value = serde_json::from_str(&h.stdout.text()).unwrap();
+    assert_eq!((body["method"].as_str(), body["body"].as_str()), (Some("PUT"), Some("from stdin")));
+    assert!(api_proofs(&p).iter().all(|s| s.refused.is_none()));
+}
+
+#[test]
+fn api_refreshes_once_after_invalid_token_and_answers_a_nonce_challenge_once() {
+    let p = provider(fake_provider::Config { resource_nonce: Some("rs-nonce".into()), ..Default::default() });
+    let h = Harness::new(StoreKind::Mock);
+    assert_eq!(login_dpop(&p, &h), 0, "{}", h.stderr.text());
+    let access = h.stored("p").unwrap()["access_token"].as_str().unwrap().to_string();
+    // The server stops accepting the token (revoked, or its clock is ahead of ours).
+    p.expire_access_token(&access);
+    let refreshes = refresh_tokens_sent(&p).len();
+    h.stdout.clear();
+    assert_eq!(h.run(&["api", "p", "/me"], ""), 0, "{}", h.stderr.text());
+    assert_eq!(refresh_tokens_sent(&p).len(), refreshes + 1, "one refresh after invalid_token");
+    assert!(h.stdout.text().contains("\"subject\":\"alice\""), "{}", h.stdout.text());
+    let proofs = api_proofs(&p);
+    // The login met the resource nonce at /userinfo, on the same origin as /api: every /api
+    // proof carries it from the first.
+    assert!(proofs.iter().all(|s| s.nonce.as_deref() == Some("rs-nonce")), "{proofs:?}");
+
+    // A new resource nonce: one challenge, one resend, then success.
+    p.set_config(|c| c.resource_nonce = Some("rs-nonce-2".into()));
+    let before = api_proofs(&p).len();
+    assert_eq!(h.run(&["api", "p", "/me"], ""), 0, "{}", h.stderr.text());
+    let sent: Vec<_> = api_proofs(&p).into_iter().skip(before).collect();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!(sent[0].refused.as_deref(), Some("use_dpop_nonce"));
+    assert_eq!((sent[1].nonce.as_deref(), sent[1].refused.as_deref()), (Some("rs-nonce-2"), None));
+
+    // A token the server keeps refusing: one refresh, one resend, then exit 4 — never a loop.
+    let token_requests = p.count("/token");
+    p.set_fault(
+        "/api/me",
+        Fault::Status {
+            status: 401,
+            body: r#"{"error":"invalid_token"}"#.into(),
+            headers: vec![("WWW-Authenticate".into(), r#"DPoP error="invalid_token""#.into())],
+        },
+        None,
+    );
+    assert_eq!(h.run(&["api", "p", "/me"], ""), 4, "{}", h.stderr.text());
+    assert_eq!(p.count("/token"), token_requests + 1);
+}
+
+#[test]
+fn api_refuses_hosts_the_profile_does_not_list_and_maps_statuses() {
+    let p = provider(fake_provider::Config::default());
+    let evil = provider(fake_provider::Config::default());
+    let h = Harness::new(StoreKind::Mock);
+    assert_eq!(login_dpop(&p, &h), 0, "{}", h.stderr.text());
+    let secrets = secrets(&h);
+    h.stderr.clear();
+    assert_eq!(h.run(&["-v", "api", "p", &evil.url("/api/steal")], ""), 2);
+    assert!(h.stderr.text().contains("api-base"), "{}", h.stderr.text());
+    assert!(evil.requests().is_empty(), "the unlisted host was contacted");
+    assert_eq!(h.run(&["api", "p", "http://example.com/api/x"], ""), 2, "plain http off loopback");
+    assert_eq!(h.run(&["api", "p", "-H", "Authorization: Bearer mine", "/x"], ""), 2);
+
+    h.stdout.clear();
+    assert_eq!(h.run(&["api", "p", "/status/404"], ""), 2);
+    assert_eq!(h.stdout.text(), r#"{"status":404}"#, "the body is data, whatever the status");
+    assert!(h.stderr.text().contains("HTTP 404"), "{}", h.stderr.text());
+    assert_eq!(h.run(&["api", "p", "/status/403"], ""), 4);
+    assert_eq!(h.run(&["api", "p", "/status/503"], ""), 5);
+    assert_no_secret(&h, &secrets);
 }
