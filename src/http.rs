@@ -22,7 +22,11 @@
 //! only to loopback. Only http:// and https:// proxies are supported.
 //!
 //! `-v` logging of requests happens here, through the caller's [`Transport`], and shows the
-//! method, the URL without its query string, and the status. Never headers or bodies.
+//! method, the URL without its query string, and the status. Never headers (a DPoP proof, an
+//! `Authorization`, `vouch api -H` values) or bodies.
+//!
+//! The DPoP nonces servers send (`DPoP-Nonce`) are kept here per origin for the process;
+//! [`crate::context::Context`] also keeps them on disk.
 //!
 //! This module does not know the [`crate::context::Context`]; the context implements
 //! [`Transport`] for it.
