@@ -37,6 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'vouch' -ScriptBlock {
             [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Replace the long-lived credential with a fresh one, never losing a working one')
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Revoke and delete a profile''s stored credential (keeps its settings)')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command with a fresh access token in its environment (never in its arguments)')
+            [CompletionResult]::new('api', 'api', [CompletionResultType]::ParameterValue, 'Call an API with a profile''s token (Bearer, or DPoP with a proof); the body on stdout')
             [CompletionResult]::new('git-credential', 'git-credential', [CompletionResultType]::ParameterValue, 'git credential helper: `get`, `store` and `erase` on stdin/stdout (gitcredentials(7))')
             [CompletionResult]::new('setup-git', 'setup-git', [CompletionResultType]::ParameterValue, 'Make git use vouch for a host (credential.https://HOST.helper)')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Tell why vouch cannot work here, and what to do (offline unless --online)')
@@ -65,6 +66,7 @@ Register-ArgumentCompleter -Native -CommandName 'vouch' -ScriptBlock {
             [CompletionResult]::new('--redirect-uri', '--redirect-uri', [CompletionResultType]::ParameterName, 'Browser redirect URI exactly as registered at the provider: http://127.0.0.1, [::1] or localhost, a port (or none for any free one) and a path; saved in the profile')
             [CompletionResult]::new('--redirect-port', '--redirect-port', [CompletionResultType]::ParameterName, 'Fixed port for the browser redirect (http://127.0.0.1:PORT/callback, or the saved redirect URI with this port); saved in the profile')
             [CompletionResult]::new('--userinfo-url', '--userinfo-url', [CompletionResultType]::ParameterName, 'Userinfo endpoint, or any URL that answers 2xx to a valid bearer token; used to confirm tokens before storing them')
+            [CompletionResult]::new('--api-base', '--api-base', [CompletionResultType]::ParameterName, 'Base URL of the API this profile''s tokens are for: `vouch api` resolves relative URLs against it and may send the token there; saved in the profile')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log operations, endpoints and status codes to stderr (never secrets)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log operations, endpoints and status codes to stderr (never secrets)')
             [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]')
@@ -75,6 +77,7 @@ Register-ArgumentCompleter -Native -CommandName 'vouch' -ScriptBlock {
             [CompletionResult]::new('--with-token', '--with-token', [CompletionResultType]::ParameterName, 'Store an existing access token read from stdin (or a hidden prompt), once the provider accepts it')
             [CompletionResult]::new('--no-open', '--no-open', [CompletionResultType]::ParameterName, 'Do not open a browser (the URL is printed on stderr either way)')
             [CompletionResult]::new('--confidential', '--confidential', [CompletionResultType]::ParameterName, 'The client has a secret even though a person signs in (Google''s desktop and TV clients): authenticate with the one in VOUCH_CLIENT_SECRET, and keep it for refreshes')
+            [CompletionResult]::new('--dpop', '--dpop', [CompletionResultType]::ParameterName, 'Bind the tokens to a new key kept in the credential store (DPoP, RFC 9449), so that a copied token is useless elsewhere; saved in the profile. Use the profile through `vouch api`')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'On success, print the signed-in profile as JSON on stdout')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -158,6 +161,27 @@ Register-ArgumentCompleter -Native -CommandName 'vouch' -ScriptBlock {
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log operations, endpoints and status codes to stderr (never secrets)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log operations, endpoints and status codes to stderr (never secrets)')
             [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'vouch;api' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows')
+            [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]')
+            [CompletionResult]::new('-X', '-X ', [CompletionResultType]::ParameterName, 'HTTP method')
+            [CompletionResult]::new('--method', '--method', [CompletionResultType]::ParameterName, 'HTTP method')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'A request header, ''Name: value''; repeatable (never Authorization or DPoP)')
+            [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'A request header, ''Name: value''; repeatable (never Authorization or DPoP)')
+            [CompletionResult]::new('--data', '--data', [CompletionResultType]::ParameterName, 'Request body: @FILE, - for stdin, or the text itself [Content-Type default: application/json]')
+            [CompletionResult]::new('--min-ttl', '--min-ttl', [CompletionResultType]::ParameterName, 'Refresh first unless the token stays valid at least this many seconds')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log operations, endpoints and status codes to stderr (never secrets)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log operations, endpoints and status codes to stderr (never secrets)')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Print the status line and the response headers before the body')
+            [CompletionResult]::new('--include', '--include', [CompletionResultType]::ParameterName, 'Print the status line and the response headers before the body')
+            [CompletionResult]::new('--paginate', '--paginate', [CompletionResultType]::ParameterName, 'Follow `Link: <...>; rel="next"` (GET only), printing each page''s body in turn')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -311,6 +335,7 @@ Register-ArgumentCompleter -Native -CommandName 'vouch' -ScriptBlock {
             [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Replace the long-lived credential with a fresh one, never losing a working one')
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Revoke and delete a profile''s stored credential (keeps its settings)')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command with a fresh access token in its environment (never in its arguments)')
+            [CompletionResult]::new('api', 'api', [CompletionResultType]::ParameterValue, 'Call an API with a profile''s token (Bearer, or DPoP with a proof); the body on stdout')
             [CompletionResult]::new('git-credential', 'git-credential', [CompletionResultType]::ParameterValue, 'git credential helper: `get`, `store` and `erase` on stdin/stdout (gitcredentials(7))')
             [CompletionResult]::new('setup-git', 'setup-git', [CompletionResultType]::ParameterValue, 'Make git use vouch for a host (credential.https://HOST.helper)')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Tell why vouch cannot work here, and what to do (offline unless --online)')
@@ -343,6 +368,9 @@ Register-ArgumentCompleter -Native -CommandName 'vouch' -ScriptBlock {
             break
         }
         'vouch;help;exec' {
+            break
+        }
+        'vouch;help;api' {
             break
         }
         'vouch;help;git-credential' {

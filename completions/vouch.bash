@@ -16,6 +16,9 @@ _vouch() {
             ",$1")
                 cmd="vouch"
                 ;;
+            vouch,api)
+                cmd="vouch__subcmd__api"
+                ;;
             vouch,cargo-credential)
                 cmd="vouch__subcmd__cargo__subcmd__credential"
                 ;;
@@ -69,6 +72,9 @@ _vouch() {
                 ;;
             vouch,token)
                 cmd="vouch__subcmd__token"
+                ;;
+            vouch__subcmd__help,api)
+                cmd="vouch__subcmd__help__subcmd__api"
                 ;;
             vouch__subcmd__help,cargo-credential)
                 cmd="vouch__subcmd__help__subcmd__cargo__subcmd__credential"
@@ -131,7 +137,7 @@ _vouch() {
 
     case "${cmd}" in
         vouch)
-            opts="-v -h -V --store --config-dir --verbose --no-input --help --version login status token refresh rotate logout exec git-credential setup-git doctor kube-credential setup-kube cargo-credential setup-cargo docker-credential setup-docker completions help"
+            opts="-v -h -V --store --config-dir --verbose --no-input --help --version login status token refresh rotate logout exec api git-credential setup-git doctor kube-credential setup-kube cargo-credential setup-cargo docker-credential setup-docker completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -142,6 +148,52 @@ _vouch() {
                     return 0
                     ;;
                 --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vouch__subcmd__api)
+            opts="-v -X -H -i -h -V --store --config-dir --verbose --no-input --method --header --data --include --paginate --min-ttl --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -W "auto secret-service keyutils keychain windows" -- "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --method)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -X)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-ttl)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -293,8 +345,22 @@ _vouch() {
             return 0
             ;;
         vouch__subcmd__help)
-            opts="login status token refresh rotate logout exec git-credential setup-git doctor kube-credential setup-kube cargo-credential setup-cargo docker-credential setup-docker completions help"
+            opts="login status token refresh rotate logout exec api git-credential setup-git doctor kube-credential setup-kube cargo-credential setup-cargo docker-credential setup-docker completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vouch__subcmd__help__subcmd__api)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -581,7 +647,7 @@ _vouch() {
             return 0
             ;;
         vouch__subcmd__login)
-            opts="-v -h -V --store --config-dir --verbose --no-input --issuer --client-id --scope --provider --device --browser --paste --client-credentials --with-token --no-open --timeout --confidential --token-url --device-url --auth-url --revoke-url --redirect-uri --redirect-port --userinfo-url --json --help --version"
+            opts="-v -h -V --store --config-dir --verbose --no-input --issuer --client-id --scope --provider --device --browser --paste --client-credentials --with-token --no-open --timeout --confidential --token-url --device-url --auth-url --revoke-url --redirect-uri --redirect-port --userinfo-url --api-base --dpop --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -640,6 +706,10 @@ _vouch() {
                     return 0
                     ;;
                 --userinfo-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-base)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

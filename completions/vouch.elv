@@ -34,6 +34,7 @@ set edit:completion:arg-completer[vouch] = {|@words|
             cand rotate 'Replace the long-lived credential with a fresh one, never losing a working one'
             cand logout 'Revoke and delete a profile''s stored credential (keeps its settings)'
             cand exec 'Run a command with a fresh access token in its environment (never in its arguments)'
+            cand api 'Call an API with a profile''s token (Bearer, or DPoP with a proof); the body on stdout'
             cand git-credential 'git credential helper: `get`, `store` and `erase` on stdin/stdout (gitcredentials(7))'
             cand setup-git 'Make git use vouch for a host (credential.https://HOST.helper)'
             cand doctor 'Tell why vouch cannot work here, and what to do (offline unless --online)'
@@ -61,6 +62,7 @@ set edit:completion:arg-completer[vouch] = {|@words|
             cand --redirect-uri 'Browser redirect URI exactly as registered at the provider: http://127.0.0.1, [::1] or localhost, a port (or none for any free one) and a path; saved in the profile'
             cand --redirect-port 'Fixed port for the browser redirect (http://127.0.0.1:PORT/callback, or the saved redirect URI with this port); saved in the profile'
             cand --userinfo-url 'Userinfo endpoint, or any URL that answers 2xx to a valid bearer token; used to confirm tokens before storing them'
+            cand --api-base 'Base URL of the API this profile''s tokens are for: `vouch api` resolves relative URLs against it and may send the token there; saved in the profile'
             cand -v 'Log operations, endpoints and status codes to stderr (never secrets)'
             cand --verbose 'Log operations, endpoints and status codes to stderr (never secrets)'
             cand --no-input 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
@@ -71,6 +73,7 @@ set edit:completion:arg-completer[vouch] = {|@words|
             cand --with-token 'Store an existing access token read from stdin (or a hidden prompt), once the provider accepts it'
             cand --no-open 'Do not open a browser (the URL is printed on stderr either way)'
             cand --confidential 'The client has a secret even though a person signs in (Google''s desktop and TV clients): authenticate with the one in VOUCH_CLIENT_SECRET, and keep it for refreshes'
+            cand --dpop 'Bind the tokens to a new key kept in the credential store (DPoP, RFC 9449), so that a copied token is useless elsewhere; saved in the profile. Use the profile through `vouch api`'
             cand --json 'On success, print the signed-in profile as JSON on stdout'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -148,6 +151,26 @@ set edit:completion:arg-completer[vouch] = {|@words|
             cand -v 'Log operations, endpoints and status codes to stderr (never secrets)'
             cand --verbose 'Log operations, endpoints and status codes to stderr (never secrets)'
             cand --no-input 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vouch;api'= {
+            cand --store 'Credential store: auto, secret-service, keyutils (until reboot), keychain, windows'
+            cand --config-dir 'Directory holding config.toml [default: $XDG_CONFIG_HOME/vouch]'
+            cand -X 'HTTP method'
+            cand --method 'HTTP method'
+            cand -H 'A request header, ''Name: value''; repeatable (never Authorization or DPoP)'
+            cand --header 'A request header, ''Name: value''; repeatable (never Authorization or DPoP)'
+            cand --data 'Request body: @FILE, - for stdin, or the text itself [Content-Type default: application/json]'
+            cand --min-ttl 'Refresh first unless the token stays valid at least this many seconds'
+            cand -v 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --verbose 'Log operations, endpoints and status codes to stderr (never secrets)'
+            cand --no-input 'Fail (exit 2) instead of waiting for a person [env: VOUCH_NO_INPUT=1; automatic without a terminal]'
+            cand -i 'Print the status line and the response headers before the body'
+            cand --include 'Print the status line and the response headers before the body'
+            cand --paginate 'Follow `Link: <...>; rel="next"` (GET only), printing each page''s body in turn'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -290,6 +313,7 @@ set edit:completion:arg-completer[vouch] = {|@words|
             cand rotate 'Replace the long-lived credential with a fresh one, never losing a working one'
             cand logout 'Revoke and delete a profile''s stored credential (keeps its settings)'
             cand exec 'Run a command with a fresh access token in its environment (never in its arguments)'
+            cand api 'Call an API with a profile''s token (Bearer, or DPoP with a proof); the body on stdout'
             cand git-credential 'git credential helper: `get`, `store` and `erase` on stdin/stdout (gitcredentials(7))'
             cand setup-git 'Make git use vouch for a host (credential.https://HOST.helper)'
             cand doctor 'Tell why vouch cannot work here, and what to do (offline unless --online)'
@@ -315,6 +339,8 @@ set edit:completion:arg-completer[vouch] = {|@words|
         &'vouch;help;logout'= {
         }
         &'vouch;help;exec'= {
+        }
+        &'vouch;help;api'= {
         }
         &'vouch;help;git-credential'= {
         }

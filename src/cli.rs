@@ -115,6 +115,19 @@ pub enum Command {
         Example:\n  vouch exec work -- sh -c 'curl -H \"Authorization: Bearer $VOUCH_TOKEN\" https://api.example.com/'")]
     Exec(ExecArgs),
 
+    /// Call an API with a profile's token (Bearer, or DPoP with a proof); the body on stdout
+    #[command(long_about = "Call an API with a profile's access token, refreshed just in time.\n\n\
+        The token goes as `Authorization: Bearer`, or for a profile bound with --dpop as \
+        `Authorization: DPoP` with a fresh proof. It goes only to the hosts the profile lists: its \
+        api_base and its hosts; other URLs are refused (exit 2). Relative URLs are resolved against \
+        api_base. Only https, or http to loopback. After a 401 with error=\"invalid_token\" the token \
+        is refreshed and the request sent once more; after a DPoP nonce challenge, once more with the \
+        nonce. The body goes to stdout; the exit code follows the status: 2xx 0, 401/403 4, \
+        408/429/5xx 5, other 4xx 2, anything else 9.\n\n\
+        Examples:\n  vouch api work /v1/me\n  vouch api work -X POST -H 'Content-Type: application/json' \
+        --data @item.json /v1/items\n  vouch api work -i https://api.example.com/v1/status")]
+    Api(ApiArgs),
+
     /// git credential helper: `get`, `store` and `erase` on stdin/stdout (gitcredentials(7))
     #[command(long_about = "git credential helper (gitcredentials(7)).\n\n\
         `get` answers with a fresh access token for the profile whose hosts match the request, and \
@@ -302,6 +315,17 @@ pub struct LoginArgs {
     #[arg(long, alias = "verify-url", value_name = "URL")]
     pub userinfo_url: Option<String>,
 
+    /// Base URL of the API this profile's tokens are for: `vouch api` resolves relative URLs
+    /// against it and may send the token there; saved in the profile
+    #[arg(long, value_name = "URL")]
+    pub api_base: Option<String>,
+
+    /// Bind the tokens to a new key kept in the credential store (DPoP, RFC 9449), so that a
+    /// copied token is useless elsewhere; saved in the profile. Use the profile through
+    /// `vouch api`
+    #[arg(long, conflicts_with = "with_token")]
+    pub dpop: bool,
+
     /// On success, print the signed-in profile as JSON on stdout
     #[arg(long)]
     pub json: bool,
@@ -387,6 +411,39 @@ pub struct ExecArgs {
     /// The command and its arguments, after `--`
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApiArgs {
+    /// [NAME] URL: the profile [default: $VOUCH_PROFILE, or the only profile], then the URL,
+    /// absolute or relative to the profile's api_base
+    #[arg(value_name = "NAME_OR_URL", num_args = 1..=2, required = true)]
+    pub target: Vec<String>,
+
+    /// HTTP method
+    #[arg(short = 'X', long, value_name = "METHOD", default_value = "GET")]
+    pub method: String,
+
+    /// A request header, 'Name: value'; repeatable (never Authorization or DPoP)
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub headers: Vec<String>,
+
+    /// Request body: @FILE, - for stdin, or the text itself [Content-Type default:
+    /// application/json]
+    #[arg(long, value_name = "DATA")]
+    pub data: Option<String>,
+
+    /// Print the status line and the response headers before the body
+    #[arg(short = 'i', long)]
+    pub include: bool,
+
+    /// Follow `Link: <...>; rel="next"` (GET only), printing each page's body in turn
+    #[arg(long)]
+    pub paginate: bool,
+
+    /// Refresh first unless the token stays valid at least this many seconds
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub min_ttl: u64,
 }
 
 #[derive(Debug, Args)]

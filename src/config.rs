@@ -84,6 +84,15 @@ pub struct Profile {
     /// first login, made anew when a login changes the issuer or client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential_id: Option<String>,
+    /// Bind this profile's tokens to a key kept in the credential store (DPoP, RFC 9449):
+    /// set by `vouch login NAME --dpop`, reused by later logins. Opt-in, even when the
+    /// provider advertises DPoP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop: Option<bool>,
+    /// Where `vouch api` resolves relative URLs, and a host it may send this profile's token
+    /// to (with `hosts`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_base: Option<String>,
     /// `false` once a re-login found that revoking the replaced refresh token also revoked the
     /// new credential (a provider that revokes whole grants); re-logins then leave it be.
     #[serde(default, skip_serializing_if = "Option::is_none")]

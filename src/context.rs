@@ -226,6 +226,27 @@ impl Context {
         self.http.get_or_insert_with(|| Http::new(timeout))
     }
 
+    /// The DPoP nonce `url`'s server asked for last: remembered in this process, else in the
+    /// state directory from an earlier one ([`crate::dpop::NonceFile`]).
+    pub fn dpop_nonce(&mut self, url: &url::Url) -> Option<String> {
+        if let Some(nonce) = self.http_client().dpop_nonce(url) {
+            return Some(nonce);
+        }
+        let nonce = crate::dpop::NonceFile::read(&self.cache_dir().ok()?, url)?;
+        self.http_client().remember_dpop_nonce(url, &nonce);
+        Some(nonce)
+    }
+
+    /// Remember the DPoP nonce `url`'s server sent, for this process and the next ones.
+    pub fn remember_dpop_nonce(&mut self, url: &url::Url, nonce: &str) {
+        if self.http_client().remember_dpop_nonce(url, nonce) {
+            match self.cache_dir() {
+                Ok(dir) => crate::dpop::NonceFile::write(&dir, url, nonce),
+                Err(_) => self.log(format_args!("dpop: no state directory to remember the nonce in")),
+            }
+        }
+    }
+
     /// The config directory: `--config-dir` / `VOUCH_CONFIG_DIR`, else the platform default.
     pub fn config_dir(&self) -> Result<PathBuf, Error> {
         if let Some(dir) = &self.settings.config_dir {

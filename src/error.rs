@@ -107,6 +107,13 @@ pub enum Error {
     /// named in the client's configuration).
     NotServed { url: String },
 
+    /// `vouch api`: the API answered a status other than 2xx (its body is already on stdout).
+    /// The exit code is the class of the status: 401 and 403 exit 4 (the token was refused:
+    /// log in again, or ask for the scope); 408, 429 and 5xx exit 5 (retry later); any other
+    /// 4xx exits 2 (fix the request); anything else (1xx, 3xx: redirects are never followed,
+    /// the token would go with them) exits 9.
+    ApiStatus { url: String, status: u16 },
+
     // ----- exit 3: signed out ------------------------------------------------------------
     /// No credential is stored for the profile: the normal signed-out state. Exit 3; run
     /// `vouch login NAME`.
@@ -175,6 +182,12 @@ impl Error {
             | Error::ForeignCredential { .. }
             | Error::PortInUse { .. }
             | Error::NotServed { .. } => exit::USAGE,
+            Error::ApiStatus { status, .. } => match status {
+                401 | 403 => exit::REJECTED,
+                408 | 429 | 500..=599 => exit::UNAVAILABLE,
+                400..=499 => exit::USAGE,
+                _ => exit::PROTOCOL,
+            },
             Error::SignedOut { .. } | Error::NoProfiles => exit::SIGNED_OUT,
             Error::Rejected { .. } => exit::REJECTED,
             Error::Unavailable { .. } => exit::UNAVAILABLE,
@@ -255,6 +268,17 @@ impl fmt::Display for Error {
                  or another vouch login still waiting); free it, or register another redirect URI at the provider \
                  and pass it with --redirect-uri"
             ),
+            Error::ApiStatus { url, status } => write!(
+                f,
+                "{url} answered HTTP {status}{}",
+                match status {
+                    401 | 403 =>
+                        "; the token was refused: check the profile's scopes, or run `vouch login` again",
+                    408 | 429 | 500..=599 => "; try again later",
+                    400..=499 => "; check the request",
+                    _ => "; vouch never follows redirects, which would take the token along",
+                }
+            ),
             Error::NotServed { url } => write!(
                 f,
                 "no vouch profile serves {url}; name a profile in the client's configuration (`vouch setup-kube`, \
@@ -332,6 +356,13 @@ mod tests {
             ),
             (Error::PortInUse { address: "127.0.0.1:8400".into() }, 2),
             (Error::NotServed { url: "https://h.example".into() }, 2),
+            (Error::ApiStatus { url: "https://api.example/x".into(), status: 401 }, 4),
+            (Error::ApiStatus { url: "https://api.example/x".into(), status: 403 }, 4),
+            (Error::ApiStatus { url: "https://api.example/x".into(), status: 404 }, 2),
+            (Error::ApiStatus { url: "https://api.example/x".into(), status: 422 }, 2),
+            (Error::ApiStatus { url: "https://api.example/x".into(), status: 429 }, 5),
+            (Error::ApiStatus { url: "https://api.example/x".into(), status: 503 }, 5),
+            (Error::ApiStatus { url: "https://api.example/x".into(), status: 302 }, 9),
             (Error::SignedOut { profile: "p".into() }, 3),
             (Error::NoProfiles, 3),
             (Error::Rejected { profile: "p".into(), reason: "r".into() }, 4),

@@ -22,7 +22,11 @@
 //! only to loopback. Only http:// and https:// proxies are supported.
 //!
 //! `-v` logging of requests happens here, through the caller's [`Transport`], and shows the
-//! method, the URL without its query string, and the status. Never headers or bodies.
+//! method, the URL without its query string, and the status. Never headers (a DPoP proof, an
+//! `Authorization`, `vouch api -H` values) or bodies.
+//!
+//! The DPoP nonces servers send (`DPoP-Nonce`) are kept here per origin for the process;
+//! [`crate::context::Context`] also keeps them on disk.
 //!
 //! This module does not know the [`crate::context::Context`]; the context implements
 //! [`Transport`] for it.
@@ -53,9 +57,13 @@ pub struct Http {
     agent: ureq::Agent,
     /// Issuer (without a trailing `/`) → the endpoints its metadata or the profile named.
     endpoints: std::cell::RefCell<std::collections::HashMap<String, Vec<String>>>,
+    /// Origin (`scheme://host:port`) → the latest `DPoP-Nonce` it sent (RFC 9449 §8, §9).
+    nonces: std::cell::RefCell<std::collections::HashMap<String, String>>,
 }
 
-/// A response with its body read (and capped).
+/// A response with its body read (and capped). `Default` is an empty answer with status 0,
+/// for tests and fuzz targets that build one by hand.
+#[derive(Default)]
 pub struct Response {
     pub status: u16,
     pub body: Zeroizing<Vec<u8>>,
@@ -67,6 +75,10 @@ pub struct Response {
     pub cache_control: Option<String>,
     /// `Age`: how long a cache on the way already held this answer, in seconds.
     pub age: Option<String>,
+    /// `DPoP-Nonce` (RFC 9449 §8, §9): the nonce the server wants in the next proof.
+    pub dpop_nonce: Option<String>,
+    /// Every header, in order, as (name, value): `vouch api -i` shows them.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Response {
@@ -76,10 +88,23 @@ impl Response {
 }
 
 /// What a request sends.
+#[derive(Clone, Copy)]
 pub enum Body<'a> {
     None,
     /// application/x-www-form-urlencoded; values may be secrets and are never logged.
     Form(&'a [(&'a str, &'a str)]),
+    /// Raw bytes (`vouch api --data`), with the caller's `Content-Type` among the extra
+    /// headers; never logged.
+    Bytes(&'a [u8]),
+}
+
+/// What a request sends besides its method, URL, authentication and body.
+#[derive(Default, Clone, Copy)]
+pub struct Extra<'a> {
+    /// A DPoP proof (RFC 9449), sent as the `DPoP` header. Never logged.
+    pub dpop_proof: Option<&'a str>,
+    /// More headers (`vouch api -H`), never logged. Never `Authorization`: [`Auth`] sets that.
+    pub headers: &'a [(String, String)],
 }
 
 /// How the request authenticates.
@@ -88,6 +113,8 @@ pub enum Auth<'a> {
     Bearer(&'a AccessToken),
     /// HTTP Basic with already form-urlencoded id and secret (RFC 6749 §2.3.1).
     Basic(&'a str, &'a str),
+    /// `Authorization: DPoP TOKEN` (RFC 9449 §7.1); the proof goes in [`Extra::dpop_proof`].
+    DPoP(&'a AccessToken),
 }
 
 impl Http {
@@ -100,7 +127,7 @@ impl Http {
             // ureq's default reads the process environment; `request` decides per request.
             .proxy(None)
             .build();
-        Http { agent: config.new_agent(), endpoints: Default::default() }
+        Http { agent: config.new_agent(), endpoints: Default::default(), nonces: Default::default() }
     }
 
     /// Record that `urls` are endpoints of `issuer` (see the module docs).
@@ -113,6 +140,17 @@ impl Http {
                 known.push(url);
             }
         }
+    }
+
+    /// The DPoP nonce `url`'s server asked for last, if any.
+    pub fn dpop_nonce(&self, url: &Url) -> Option<String> {
+        self.nonces.borrow().get(&origin(url)).cloned()
+    }
+
+    /// Remember the DPoP nonce `url`'s server sent; returns whether it is new.
+    pub fn remember_dpop_nonce(&self, url: &Url, nonce: &str) -> bool {
+        let nonce: String = nonce.chars().filter(|c| c.is_ascii_graphic()).take(512).collect();
+        self.nonces.borrow_mut().insert(origin(url), nonce.clone()).as_deref() != Some(nonce.as_str())
     }
 
     /// Whether `url` is a registered endpoint of `issuer`.
@@ -129,12 +167,14 @@ impl Http {
         url: &Url,
         auth: &Auth<'_>,
         body: &Body<'_>,
+        extra: Extra<'_>,
         proxy: Option<ureq::Proxy>,
     ) -> Result<Response, ureq::Error> {
         use base64::Engine;
         let authorization = match auth {
             Auth::None => None,
             Auth::Bearer(token) => Some(Zeroizing::new(format!("Bearer {}", token.expose_secret()))),
+            Auth::DPoP(token) => Some(Zeroizing::new(format!("DPoP {}", token.expose_secret()))),
             Auth::Basic(id, secret) => {
                 let pair = Zeroizing::new(format!("{id}:{secret}"));
                 let encoded =
@@ -142,7 +182,44 @@ impl Http {
                 Some(Zeroizing::new(format!("Basic {}", encoded.as_str())))
             }
         };
+        let general =
+            !matches!(method, "GET" | "POST") || matches!(body, Body::Bytes(_)) || !extra.headers.is_empty();
         let mut response = match method {
+            _ if general => {
+                let mut req = ureq::http::Request::builder()
+                    .method(method)
+                    .uri(url.as_str())
+                    .header("Accept", "application/json, */*;q=0.5");
+                if let Some(value) = &authorization {
+                    req = req.header("Authorization", value.as_str());
+                }
+                if let Some(proof) = extra.dpop_proof {
+                    req = req.header("DPoP", proof);
+                }
+                for (name, value) in extra.headers {
+                    req = req.header(name.as_str(), value.as_str());
+                }
+                let bytes: Vec<u8> = match body {
+                    Body::None => Vec::new(),
+                    Body::Bytes(bytes) => bytes.to_vec(),
+                    Body::Form(pairs) => url::form_urlencoded::Serializer::new(String::new())
+                        .extend_pairs(pairs.iter())
+                        .finish()
+                        .into_bytes(),
+                };
+                let has_body = !matches!(body, Body::None);
+                if matches!(body, Body::Form(_)) {
+                    req = req.header("Content-Type", "application/x-www-form-urlencoded");
+                }
+                let req = req.body(bytes).map_err(ureq::Error::Http)?;
+                let req = self.agent.configure_request(req).proxy(proxy).build();
+                let (parts, bytes) = req.into_parts();
+                if has_body {
+                    self.agent.run(ureq::http::Request::from_parts(parts, bytes))?
+                } else {
+                    self.agent.run(ureq::http::Request::from_parts(parts, ()))?
+                }
+            }
             "POST" => {
                 let mut req = self
                     .agent
@@ -154,9 +231,12 @@ impl Http {
                 if let Some(value) = &authorization {
                     req = req.header("Authorization", value.as_str());
                 }
+                if let Some(proof) = extra.dpop_proof {
+                    req = req.header("DPoP", proof);
+                }
                 match body {
                     Body::Form(pairs) => req.send_form(pairs.iter().copied())?,
-                    Body::None => req.send_empty()?,
+                    Body::None | Body::Bytes(_) => req.send_empty()?,
                 }
             }
             _ => {
@@ -170,6 +250,9 @@ impl Http {
                 if let Some(value) = &authorization {
                     req = req.header("Authorization", value.as_str());
                 }
+                if let Some(proof) = extra.dpop_proof {
+                    req = req.header("DPoP", proof);
+                }
                 req.call()?
             }
         };
@@ -182,10 +265,37 @@ impl Http {
             response.headers().get_all("cache-control").iter().filter_map(|v| v.to_str().ok()).collect();
         let cache_control = (!cache_control.is_empty()).then(|| cache_control.join(", "));
         let date = header("date");
+        let dpop_nonce = header("dpop-nonce");
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                (name.as_str().to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned())
+            })
+            .collect();
         let status = response.status().as_u16();
-        let body = Zeroizing::new(response.body_mut().with_config().limit(MAX_BODY).read_to_vec()?);
-        Ok(Response { status, body, www_authenticate, retry_after, cache_control, age, date })
+        let body = if method == "HEAD" {
+            Zeroizing::new(Vec::new())
+        } else {
+            Zeroizing::new(response.body_mut().with_config().limit(MAX_BODY).read_to_vec()?)
+        };
+        Ok(Response {
+            status,
+            body,
+            www_authenticate,
+            retry_after,
+            cache_control,
+            age,
+            date,
+            dpop_nonce,
+            headers,
+        })
     }
+}
+
+/// A URL's origin, `scheme://host:port`: what a DPoP nonce belongs to.
+pub fn origin(url: &Url) -> String {
+    url.origin().ascii_serialization()
 }
 
 /// An endpoint as compared: the URL without query or fragment.
@@ -231,6 +341,20 @@ pub fn send_tracked<T: Transport + ?Sized>(
     body: Body<'_>,
     minted_by: Option<&str>,
 ) -> Result<Response, Failure> {
+    send_with(ctx, method, url, auth, body, Extra::default(), minted_by)
+}
+
+/// [`send_tracked`] with a DPoP proof or more headers: the one function every request goes
+/// through.
+pub fn send_with<T: Transport + ?Sized>(
+    ctx: &mut T,
+    method: &str,
+    url: &Url,
+    auth: Auth<'_>,
+    body: Body<'_>,
+    extra: Extra<'_>,
+    minted_by: Option<&str>,
+) -> Result<Response, Failure> {
     let shown = redact(url);
     let not_sent = |error| Failure { error, maybe_delivered: false, unreachable: false };
     match minted_by {
@@ -252,7 +376,7 @@ pub fn send_tracked<T: Transport + ?Sized>(
         Some(p) => ctx.log(format_args!("{method} {shown} (through the proxy {}:{})", p.host(), p.port())),
         None => ctx.log(format_args!("{method} {shown}")),
     }
-    let result = ctx.http().send(method, url, &auth, &body, proxy);
+    let result = ctx.http().send(method, url, &auth, &body, extra, proxy);
     match result {
         Ok(response) => {
             ctx.log(format_args!("{method} {shown} -> {}", response.status));

@@ -38,6 +38,7 @@ pub mod config;
 pub mod context;
 pub mod discovery;
 pub mod docs;
+pub mod dpop;
 pub mod env;
 pub mod error;
 pub mod flows;
@@ -53,6 +54,7 @@ pub mod paths;
 pub mod provider;
 pub mod record;
 pub mod refresh;
+pub mod resource;
 pub mod secret;
 pub mod secret_input;
 pub mod sign_in;
@@ -142,6 +144,7 @@ pub fn run(command: Command, ctx: &mut Context) -> Result<Outcome, Error> {
         Command::Refresh(args) => commands::refresh::run(args, ctx),
         Command::Rotate(args) => commands::rotate::run(args, ctx),
         Command::Exec(args) => commands::exec::run(args, ctx),
+        Command::Api(args) => commands::api::run(args, ctx),
         Command::GitCredential(args) => commands::git_credential::run(args, ctx),
         Command::SetupGit(args) => commands::setup_git::run(args, ctx),
         Command::Doctor(args) => commands::doctor::run(args, ctx),

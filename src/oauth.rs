@@ -20,7 +20,7 @@ use crate::config::AuthMethod;
 use crate::context::Context;
 use crate::error::Error;
 use crate::http::{self, Auth, Body, Response};
-use crate::secret::{AccessToken, ClientSecret, IdToken, RefreshToken};
+use crate::secret::{AccessToken, ClientSecret, DpopKey, IdToken, RefreshToken};
 use serde::Deserialize;
 use url::Url;
 use zeroize::{Zeroize, Zeroizing};
@@ -37,6 +37,9 @@ pub struct Client {
     pub id: String,
     pub secret: Option<ClientSecret>,
     pub method: AuthMethod,
+    /// The DPoP key the grant is bound to (RFC 9449): every request this client posts carries
+    /// a proof made with it, and the token endpoint must answer `token_type: DPoP`.
+    pub dpop: Option<DpopKey>,
 }
 
 impl Client {
@@ -46,6 +49,7 @@ impl Client {
             id: id.to_string(),
             secret: None,
             method: AuthMethod::ClientSecretBasic,
+            dpop: None,
         }
     }
 
@@ -55,11 +59,69 @@ impl Client {
     }
 
     /// [`Client::post`], telling whether a failed request may have reached the provider.
+    ///
+    /// With a DPoP key, this is the one place proofs for the provider are made: one per
+    /// request, with the nonce the provider's origin asked for last. A provider that answers
+    /// `400 {"error":"use_dpop_nonce"}` with a `DPoP-Nonce` header gets the request once more
+    /// with that nonce, and never a third time. That answer means the provider did not process
+    /// the grant (RFC 9449 §8), so the resend cannot reuse a consumed refresh token.
     pub fn post_tracked(
         &self,
         ctx: &mut Context,
         url: &Url,
         params: &[(&str, &str)],
+    ) -> Result<Response, http::Failure> {
+        let response = self.post_once(ctx, url, params)?;
+        let asked = self.dpop.is_some()
+            && response.status == 400
+            && response.dpop_nonce.is_some()
+            && crate::dpop::asks_for_nonce(&response.body, None);
+        if !asked {
+            return Ok(response);
+        }
+        ctx.log(format_args!("dpop: {} asked for a nonce; sending once more with it", http::redact(url)));
+        self.post_once(ctx, url, params)
+    }
+
+    fn post_once(
+        &self,
+        ctx: &mut Context,
+        url: &Url,
+        params: &[(&str, &str)],
+    ) -> Result<Response, http::Failure> {
+        let proof = match &self.dpop {
+            Some(key) => {
+                let nonce = ctx.dpop_nonce(url);
+                let request = crate::dpop::ProofRequest {
+                    method: "POST",
+                    url,
+                    now: ctx.now(),
+                    nonce: nonce.as_deref(),
+                    access_token: None,
+                };
+                let proof = key.proof(&request).map_err(|error| http::Failure {
+                    error,
+                    maybe_delivered: false,
+                    unreachable: false,
+                })?;
+                Some(proof)
+            }
+            None => None,
+        };
+        let extra = http::Extra { dpop_proof: proof.as_ref().map(|p| p.as_str()), headers: &[] };
+        let response = self.post_form(ctx, url, params, extra)?;
+        if let (Some(_), Some(nonce)) = (&self.dpop, &response.dpop_nonce) {
+            ctx.remember_dpop_nonce(url, nonce);
+        }
+        Ok(response)
+    }
+
+    fn post_form(
+        &self,
+        ctx: &mut Context,
+        url: &Url,
+        params: &[(&str, &str)],
+        extra: http::Extra<'_>,
     ) -> Result<Response, http::Failure> {
         let mut form: Vec<(&str, &str)> = params.to_vec();
         let encode =
@@ -68,7 +130,7 @@ impl Client {
             (Some(secret), AuthMethod::ClientSecretBasic) => {
                 let (id, secret) = (encode(&self.id), encode(secret.expose_secret()));
                 let auth = Auth::Basic(&id, &secret);
-                return http::send_tracked(ctx, "POST", url, auth, Body::Form(&form), Some(&self.issuer));
+                return http::send_with(ctx, "POST", url, auth, Body::Form(&form), extra, Some(&self.issuer));
             }
             (Some(secret), AuthMethod::ClientSecretPost) => {
                 form.push(("client_id", &self.id));
@@ -76,7 +138,7 @@ impl Client {
             }
             (None, _) => form.push(("client_id", &self.id)),
         }
-        http::send_tracked(ctx, "POST", url, Auth::None, Body::Form(&form), Some(&self.issuer))
+        http::send_with(ctx, "POST", url, Auth::None, Body::Form(&form), extra, Some(&self.issuer))
     }
 }
 
@@ -371,7 +433,25 @@ pub fn token_request(
         http::Failure { error, unreachable: true, .. } => GrantError::Unreachable(error),
         http::Failure { error, .. } => GrantError::Failed(error),
     })?;
-    parse_token_response(&response, url, &Redactor::for_request(client, params))
+    let tokens = parse_token_response(&response, url, &Redactor::for_request(client, params))?;
+    check_token_type(&tokens, client.dpop.is_some(), url)?;
+    Ok(tokens)
+}
+
+/// The token type must be what the client asked for: `DPoP` when it sent a proof, `Bearer`
+/// otherwise (RFC 9449 §5). A provider that ignores DPoP would hand out a token anyone who
+/// copies it can use; one that binds an unasked-for key cannot be used by vouch. Either way it
+/// answered success, so it acted on the grant: the error is a lost answer (exit 9).
+pub fn check_token_type(tokens: &Tokens, dpop: bool, url: &Url) -> Result<(), GrantError> {
+    let reason = match (dpop, tokens.token_type.as_str()) {
+        (true, "DPoP") | (false, "Bearer") => return Ok(()),
+        (true, _) => {
+            "it issued a Bearer token although vouch asked for a DPoP-bound one (token_type DPoP); \
+             the provider may not support DPoP: sign in without --dpop (and set dpop = false in the profile)"
+        }
+        (false, _) => "it issued a DPoP-bound token although vouch did not ask for one; sign in with --dpop",
+    };
+    Err(GrantError::Lost(Error::Protocol { endpoint: http::redact(url), reason: reason.to_string() }))
 }
 
 /// Parse a token endpoint response (RFC 6749 §5.1 and §5.2). `redactor` holds the secrets
@@ -418,13 +498,20 @@ pub fn parse_token_response(
         return Err(protocol("its access token contains characters a bearer token cannot have"));
     }
     let token_type = body.token_type.unwrap_or_else(|| "Bearer".to_string());
-    if !token_type.eq_ignore_ascii_case("bearer") {
+    let known = if token_type.eq_ignore_ascii_case("bearer") {
+        "Bearer"
+    } else if token_type.eq_ignore_ascii_case("dpop") {
+        "DPoP"
+    } else {
+        ""
+    };
+    if known.is_empty() {
         let mut redactor = Redactor { secrets: redactor.secrets.clone() }.with(access_token.expose_secret());
         if let Some(refresh) = &body.refresh_token {
             redactor = redactor.with(refresh.expose_secret());
         }
         return Err(protocol(&format!(
-            "it issued a '{}' token; vouch supports bearer tokens only",
+            "it issued a '{}' token; vouch supports Bearer and DPoP tokens only",
             redactor.clean(&token_type)
         )));
     }
@@ -437,7 +524,7 @@ pub fn parse_token_response(
         };
     Ok(Tokens {
         access_token,
-        token_type: "Bearer".to_string(),
+        token_type: known.to_string(),
         expires_in,
         refresh_token: body.refresh_token.filter(|t| !t.is_empty()),
         scope: body.scope.map(|s| s.chars().filter(|c| is_shown(*c)).collect()),
@@ -633,6 +720,8 @@ mod tests {
             date: None,
             cache_control: None,
             age: None,
+            dpop_nonce: None,
+            headers: Vec::new(),
         }
     }
 
@@ -678,7 +767,7 @@ mod tests {
             (429, "", false, 5),
             (200, "<html>not json</html>", false, 9),
             (200, r#"{"token_type":"Bearer"}"#, false, 9),
-            (200, r#"{"access_token":"a","token_type":"DPoP"}"#, false, 9),
+            (200, r#"{"access_token":"a","token_type":"MAC"}"#, false, 9),
             (200, r#"{"access_token":"a","expires_in":-5}"#, false, 9),
             (200, r#"{"access_token":"a","expires_in":99999999999999}"#, false, 9),
             (200, r#"{"access_token":"a b"}"#, false, 9),
@@ -689,6 +778,25 @@ mod tests {
                 code_of(parse_token_response(&response(status, body), &url(), &Redactor::default()), secret),
                 code,
                 "{status} {body}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_token_type_must_be_the_one_asked_for() {
+        let parse =
+            |body: &str| parse_token_response(&response(200, body), &url(), &Redactor::default()).unwrap();
+        let dpop = parse(r#"{"access_token":"a","token_type":"dpop"}"#);
+        assert_eq!(dpop.token_type, "DPoP");
+        let bearer = parse(r#"{"access_token":"a"}"#);
+        assert!(check_token_type(&dpop, true, &url()).is_ok());
+        assert!(check_token_type(&bearer, false, &url()).is_ok());
+        for (tokens, asked) in [(&bearer, true), (&dpop, false)] {
+            let err = check_token_type(tokens, asked, &url()).unwrap_err();
+            assert!(matches!(err, GrantError::Lost(_)), "the provider acted on the grant: {err:?}");
+            assert_eq!(
+                err.into_error("p", &url(), &Client::public("https://id.example", "c")).exit_code(),
+                9
             );
         }
     }

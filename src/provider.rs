@@ -57,6 +57,7 @@ impl Provider {
             method: profile
                 .auth_method
                 .unwrap_or_else(|| crate::oauth::choose_auth_method(&self.auth_methods)),
+            dpop: None,
         }
     }
 

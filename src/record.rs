@@ -14,21 +14,29 @@
 //! minting `issuer` and `client_id` (a credential is only ever sent back to them), what vouch
 //! learned about refresh-token `rotation`, and `refresh_spent` (the refresh token may have
 //! been consumed and must never be sent again; see docs/crash-safety.md). Version 1 records
-//! are still read, and migrated by [`crate::identity`].
+//! are still read, and migrated by [`crate::identity`]. Version 3 is version 2 plus
+//! `dpop_key`, the private key of a profile bound to this machine with DPoP
+//! ([`crate::dpop`]): it is written only for such records (others stay version 2, readable by
+//! any vouch), so that a vouch predating DPoP refuses the record instead of rewriting it
+//! without its key.
 //!
 //! This module owns the format: encoding, decoding, and the version check. It never touches a
 //! store. Decoding errors describe *where* the document is broken, never what it contains,
 //! because a corrupt record may still hold secret bytes.
 
-use crate::secret::{AccessToken, ClientSecret, RefreshToken};
+use crate::secret::{AccessToken, ClientSecret, DpopKey, RefreshToken};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-/// The record format version this build reads and writes.
+/// The record format version this build writes for a record without a DPoP key.
 pub const RECORD_VERSION: u32 = 2;
 
+/// The version of a record that holds a DPoP key: version 2 plus `dpop_key`. A vouch that
+/// predates DPoP refuses it (exit 8) instead of rewriting it without the key.
+pub const DPOP_RECORD_VERSION: u32 = 3;
+
 /// Record versions this build can read.
-const READABLE_VERSIONS: [u64; 2] = [1, 2];
+const READABLE_VERSIONS: [u64; 3] = [1, 2, 3];
 
 /// What vouch has learned about the provider's refresh tokens from its own answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,6 +131,11 @@ pub struct Record {
     /// access token is used until it expires.
     #[serde(default)]
     pub refresh_spent: Option<Spent>,
+    /// The DPoP private key the tokens are bound to (RFC 9449), when the profile signed in
+    /// with `--dpop`. Kept here and nowhere else; absent in records written before DPoP, which
+    /// read as unbound (so the version stays 2).
+    #[serde(default)]
+    pub dpop_key: Option<DpopKey>,
 }
 
 fn bearer() -> String {
@@ -160,6 +173,8 @@ struct Stored<'a> {
     rotation: Option<Rotation>,
     #[serde(skip_serializing_if = "Option::is_none")]
     refresh_spent: Option<Spent>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dpop_key: Option<&'a str>,
 }
 
 #[derive(Deserialize)]
@@ -171,7 +186,7 @@ impl Record {
     /// Serialize for the store. The buffer is zeroized when dropped.
     pub fn encode(&self) -> Zeroizing<Vec<u8>> {
         let stored = Stored {
-            version: RECORD_VERSION,
+            version: if self.dpop_key.is_some() { DPOP_RECORD_VERSION } else { RECORD_VERSION },
             generation: self.generation,
             issuer: self.issuer.as_deref(),
             client_id: self.client_id.as_deref(),
@@ -187,6 +202,7 @@ impl Record {
             reauth_required: self.reauth_required,
             rotation: self.rotation,
             refresh_spent: self.refresh_spent,
+            dpop_key: self.dpop_key.as_ref().map(|k| k.expose_secret()),
         };
         // Serializing plain strings and integers into a Vec cannot fail.
         Zeroizing::new(serde_json::to_vec(&stored).unwrap_or_default())
@@ -271,6 +287,7 @@ mod tests {
             reauth_required: false,
             rotation: Some(Rotation::Rotates),
             refresh_spent: None,
+            dpop_key: None,
         }
     }
 
@@ -288,6 +305,19 @@ mod tests {
         assert_eq!(back.account.as_deref(), Some("alice"));
         assert_eq!(back.client_id.as_deref(), Some("cli"));
         assert_eq!(back.rotation, Some(Rotation::Rotates));
+    }
+
+    #[test]
+    fn a_dpop_key_is_kept_only_in_a_version_3_record() {
+        let plain = sample().encode();
+        assert!(std::str::from_utf8(&plain).unwrap().starts_with(r#"{"version":2,"#));
+        let bound = Record { dpop_key: Some(DpopKey::new("key-canary")), ..sample() };
+        let bytes = bound.encode();
+        let text = std::str::from_utf8(&bytes).unwrap();
+        assert!(text.starts_with(r#"{"version":3,"#), "{text}");
+        let back = Record::decode(&bytes).unwrap();
+        assert_eq!(back.dpop_key.as_ref().map(|k| k.expose_secret()), Some("key-canary"));
+        assert!(!format!("{back:?}").contains("key-canary"), "Debug must not show the key");
     }
 
     #[test]
@@ -320,7 +350,7 @@ mod tests {
     #[test]
     fn rejects_unknown_versions_and_garbage_without_quoting_them() {
         let cases: &[&[u8]] = &[
-            br#"{"version":3,"generation":1,"access_token":"leak-me"}"#,
+            br#"{"version":4,"generation":1,"access_token":"leak-me"}"#,
             br#"{"generation":1,"access_token":"leak-me"}"#,
             br#"{"version":1,"generation":"leak-me","access_token":"x"}"#,
             br#"{"version":1,"generation":1,"access_token":""}"#,
@@ -332,6 +362,6 @@ mod tests {
             let err = Record::decode(bytes).unwrap_err();
             assert!(!err.contains("leak-me"), "{err}");
         }
-        assert!(Record::decode(br#"{"version":3}"#).unwrap_err().contains("version 3"));
+        assert!(Record::decode(br#"{"version":4}"#).unwrap_err().contains("version 4"));
     }
 }

@@ -130,6 +130,8 @@ pub fn refresh(
         // Everything sent belongs to the issuer that minted the record.
         let client = Client {
             issuer: current.issuer.clone().unwrap_or_else(|| key.issuer.clone()),
+            // A DPoP-bound grant is refreshed with proofs from its own key (RFC 9449 §5).
+            dpop: current.dpop_key.clone(),
             ..provider.client(profile, current.client_secret.clone())
         };
         let attempt = match (&current.refresh_token, profile.flow, &current.client_secret) {

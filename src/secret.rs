@@ -1,4 +1,4 @@
-//! Secret value types: access tokens, refresh tokens and client secrets.
+//! Secret value types: access tokens, refresh tokens, client secrets and DPoP keys.
 //!
 //! Each is a newtype over [`secrecy::SecretString`]: zeroized on drop, a redacted `Debug`, no
 //! `Display`, and no `Serialize`. Reading the value is the explicit, grep-able
@@ -75,6 +75,11 @@ secret_type!(
 secret_type!(
     /// A PKCE code verifier (RFC 7636).
     CodeVerifier
+);
+secret_type!(
+    /// A DPoP private key (RFC 9449): the P-256 scalar `d`, base64url. Kept only in the
+    /// profile's record in the credential store; see [`crate::dpop`].
+    DpopKey
 );
 secret_type!(
     /// An OpenID Connect ID token (a JWT about the user); checked, never stored.

@@ -29,6 +29,8 @@ pub struct Options {
     pub paste: bool,
     /// The client has a secret (in VOUCH_CLIENT_SECRET) even for user flows.
     pub confidential: bool,
+    /// Bind the grant to a new DPoP key (`--dpop`); the profile's `dpop = true` does too.
+    pub dpop: bool,
 }
 
 /// A confirmed credential, ready to store.
@@ -75,7 +77,18 @@ pub fn sign_in(
         }
         _ => previous.and_then(|r| r.client_secret.clone()),
     };
-    let client = Client { method: auth_method, ..provider.client(profile, secret) };
+    // DPoP: a fresh key pair for every sign-in (a new grant never reuses an old key).
+    let dpop = options.dpop || profile.dpop == Some(true);
+    if dpop && flow == Flow::Token {
+        return Err(Error::usage(
+            "a pasted token cannot be bound to a key; sign in with a flow (--device, --browser) to use --dpop",
+        ));
+    }
+    let dpop = if dpop { Some(crate::secret::DpopKey::generate()?) } else { None };
+    if let Some(key) = &dpop {
+        ctx.log(format_args!("sign-in: DPoP key {} for '{name}'", key.thumbprint()?));
+    }
+    let client = Client { method: auth_method, dpop, ..provider.client(profile, secret) };
     ctx.log(format_args!("sign-in: flow {} for '{name}'", flow.name()));
 
     let redirect_uri = profile.redirect_uri.clone();
@@ -99,7 +112,7 @@ pub fn sign_in(
              '{name}' will need a new sign-in when its access token expires"
         ));
     }
-    let claims = match confirm(ctx, name, flow, profile, &provider, &obtained) {
+    let claims = match confirm(ctx, name, flow, profile, &provider, &obtained, client.dpop.as_ref()) {
         Ok(claims) => claims,
         Err(err) => {
             // Not stored, so not left valid at the provider either, where it can be helped.
@@ -125,8 +138,12 @@ pub fn sign_in(
         reauth_required: false,
         rotation: None,
         refresh_spent: None,
+        dpop_key: client.dpop.clone(),
     };
     profile.flow = Some(flow);
+    if client.dpop.is_some() {
+        profile.dpop = Some(true);
+    }
     if record.client_secret.is_some() {
         profile.auth_method = Some(auth_method);
     }
@@ -141,6 +158,7 @@ fn confirm(
     profile: &Profile,
     provider: &Provider,
     obtained: &Obtained,
+    obtained_key: Option<&crate::secret::DpopKey>,
 ) -> Result<IdClaims, Error> {
     let tokens = &obtained.tokens;
     let mut claims = IdClaims::default();
@@ -164,7 +182,7 @@ fn confirm(
     match (&provider.userinfo, flow) {
         (Some(url), _) if flow == Flow::Token || userinfo_allowed => {
             let url = url.clone();
-            match userinfo::confirm(ctx, &profile.issuer, &url, &tokens.access_token, name) {
+            match userinfo::confirm(ctx, &profile.issuer, &url, &tokens.access_token, obtained_key, name) {
                 Ok(Some(name)) => claims.account = Some(name),
                 Ok(None) => {}
                 // A token for another resource (Entra: an api:// scope) is refused by the
@@ -224,12 +242,12 @@ pub fn revoke_replaced(
     // Can the new access token be checked at userinfo? Only then can a revocation that took
     // the new credential down be noticed afterwards.
     let openid = new.scope.as_deref().is_some_and(|s| s.split(' ').any(|s| s == "openid"));
-    let checkable = provider
-        .userinfo
-        .clone()
-        .filter(|_| openid)
-        .filter(|url| userinfo::confirm(ctx, &client.issuer, url, &new.access_token, name).is_ok());
-    let client = Client { secret: new.client_secret.clone(), ..client.clone() };
+    let checkable = provider.userinfo.clone().filter(|_| openid).filter(|url| {
+        userinfo::confirm(ctx, &client.issuer, url, &new.access_token, new.dpop_key.as_ref(), name).is_ok()
+    });
+    // The replaced refresh token is bound to the replaced key, if any.
+    let client =
+        Client { secret: new.client_secret.clone(), dpop: previous.dpop_key.clone(), ..client.clone() };
     match oauth::revoke(ctx, &url, &client, old.expose_secret(), "refresh_token") {
         Ok(oauth::Revoked::Yes) => {}
         Ok(oauth::Revoked::Refused { reason }) => {
@@ -242,7 +260,14 @@ pub fn revoke_replaced(
         }
     }
     let Some(userinfo_url) = checkable else { return Ok(()) };
-    match userinfo::confirm(ctx, &client.issuer, &userinfo_url, &new.access_token, name) {
+    match userinfo::confirm(
+        ctx,
+        &client.issuer,
+        &userinfo_url,
+        &new.access_token,
+        new.dpop_key.as_ref(),
+        name,
+    ) {
         Err(Error::Rejected { .. }) => {
             let store = ctx.store()?;
             store.save(

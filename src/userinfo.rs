@@ -7,8 +7,9 @@
 
 use crate::context::Context;
 use crate::error::Error;
-use crate::http::{self, Auth, Body};
-use crate::secret::AccessToken;
+use crate::http::{self, Body};
+use crate::resource;
+use crate::secret::{AccessToken, DpopKey};
 use url::Url;
 
 /// Ask `url` whether `token`, minted by `issuer`, is valid. Returns the account name when the
@@ -18,9 +19,11 @@ pub fn confirm(
     issuer: &str,
     url: &Url,
     token: &AccessToken,
+    dpop: Option<&DpopKey>,
     profile: &str,
 ) -> Result<Option<String>, Error> {
-    let response = http::request(ctx, "GET", url, Auth::Bearer(token), Body::None, Some(issuer))?;
+    let sent = resource::Sent { method: "GET", url, body: Body::None, headers: &[] };
+    let response = resource::send(ctx, &sent, token, dpop, issuer).map_err(|f| f.error)?;
     let shown = http::redact(url);
     let rejected = |reason: String| Error::Rejected { profile: profile.to_string(), reason };
     match response.status {

@@ -106,7 +106,7 @@ fuzz_target!(|data: &[u8]| {
         _ => (200, data),
     };
     let response =
-        Response { status, body: Zeroizing::new(body.to_vec()), www_authenticate: None, retry_after: None };
+        Response { status, body: Zeroizing::new(body.to_vec()), ..Response::default() };
     let url = Url::parse("https://issuer.example/oauth/token").unwrap();
 
     match oauth::parse_token_response(&response, &url, &oauth::Redactor::default()) {

@@ -4,7 +4,8 @@
 //! never into its arguments, where `ps` shows them. `VOUCH_CLIENT_SECRET` is not passed on.
 //! The child's exit code is vouch's (a child killed by a signal gives 128 + the signal), and
 //! SIGINT and SIGTERM that vouch receives are forwarded to it. When no token can be had the
-//! child is not started and vouch exits with the classified code.
+//! child is not started and vouch exits with the classified code. A profile bound to this
+//! machine with DPoP is refused (exit 2): the child could not make the proofs its token needs.
 
 use super::Outcome;
 use crate::cli::ExecArgs;
@@ -20,8 +21,14 @@ pub fn run(args: ExecArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     if !valid_var {
         return Err(Error::usage(format!("'{}' is not an environment variable name", args.var)));
     }
-    let (_, profile, key) = crate::identity::profile(ctx, args.name.as_deref())?;
+    let (name, profile, key) = crate::identity::profile(ctx, args.name.as_deref())?;
+    if crate::dpop::is_bound(&profile, None) {
+        return Err(crate::dpop::bound_elsewhere(&name, "a command run by `vouch exec`"));
+    }
     let record = refresh::usable_record(ctx, &key, &profile, args.min_ttl)?;
+    if crate::dpop::is_bound(&profile, Some(&record)) {
+        return Err(crate::dpop::bound_elsewhere(&name, "a command run by `vouch exec`"));
+    }
 
     let Some((program, rest)) = args.command.split_first() else {
         return Err(Error::usage("no command to run: `vouch exec NAME -- CMD [ARGS...]`"));

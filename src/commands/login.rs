@@ -74,6 +74,7 @@ pub fn run(args: LoginArgs, ctx: &mut Context) -> Result<Outcome, Error> {
         timeout: args.timeout.map(Duration::from_secs),
         paste: args.paste,
         confidential: args.confidential,
+        dpop: args.dpop,
     };
     let SignedIn { mut record, provider, client, critical, flow } =
         sign_in::sign_in(ctx, &name, &mut profile, previous.as_ref(), &options)?;
@@ -248,6 +249,8 @@ fn merge_profile(args: &LoginArgs, existing: Option<&Profile>) -> Result<Profile
         docker_username: existing.and_then(|p| p.docker_username.clone()),
         revoke_replaced: existing.and_then(|p| p.revoke_replaced),
         credential_id: None,
+        dpop: existing.and_then(|p| p.dpop),
+        api_base: pick(&args.api_base, |p| &p.api_base),
     };
     for url in [
         &profile.token_url,
@@ -255,6 +258,7 @@ fn merge_profile(args: &LoginArgs, existing: Option<&Profile>) -> Result<Profile
         &profile.auth_url,
         &profile.revoke_url,
         &profile.userinfo_url,
+        &profile.api_base,
     ]
     .into_iter()
     .flatten()

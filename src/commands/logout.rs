@@ -22,7 +22,7 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::identity;
 use crate::lock::{InFlight, ProfileLock};
-use crate::oauth::{self, Revoked};
+use crate::oauth::{self, Client, Revoked};
 use crate::provider;
 use crate::record::Record;
 
@@ -140,7 +140,8 @@ fn try_revoke(ctx: &mut Context, profile: &Profile, record: &Record) -> Result<R
         ctx.log(format_args!("logout: the provider has no revocation endpoint"));
         return Ok(Revoked::Yes);
     };
-    let client = provider.client(profile, record.client_secret.clone());
+    let client =
+        Client { dpop: record.dpop_key.clone(), ..provider.client(profile, record.client_secret.clone()) };
     let first = match &record.refresh_token {
         Some(refresh_token) => {
             oauth::revoke(ctx, &url, &client, refresh_token.expose_secret(), "refresh_token")?

@@ -4,6 +4,7 @@
 //! provider), and write their output through the context. They never pick exit codes for
 //! errors: that is [`crate::error::Error::exit_code`]'s job.
 
+pub mod api;
 pub mod cargo_credential;
 pub mod completions;
 pub mod docker_credential;

@@ -58,7 +58,8 @@ pub fn run(args: RotateArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     }
 
     let before = store.load(&key)?.ok_or_else(|| Error::SignedOut { profile: name.clone() })?;
-    if let Some(old) = &before.refresh_token {
+    // A DPoP-bound grant is replaced with a new key: refreshing would keep the old one.
+    if let Some(old) = before.refresh_token.as_ref().filter(|_| before.dpop_key.is_none()) {
         let after = refresh::refresh(ctx, &key, &profile, None)?;
         if after.refresh_token.as_ref().is_some_and(|new| !new.same_as(old)) {
             ctx.note(format_args!(
@@ -72,15 +73,22 @@ pub fn run(args: RotateArgs, ctx: &mut Context) -> Result<Outcome, Error> {
     // The provider does not rotate refresh tokens (or there is none): replace the grant.
     if ctx.settings.no_input {
         return Err(Error::usage(format!(
-            "rotating '{name}' needs a new sign-in because the provider does not rotate refresh tokens; \
+            "rotating '{name}' needs a new sign-in because the provider does not rotate refresh tokens \
+             (or the profile is bound to a DPoP key, which only a new sign-in replaces); \
              run `vouch rotate {name}` at a terminal, without --no-input or VOUCH_NO_INPUT"
         )));
     }
     let current = store.load(&key)?.ok_or_else(|| Error::SignedOut { profile: name.clone() })?;
     store.save(&key.previous(), &current)?;
     (ctx.checkpoint)("rotate:fallback-stored")?;
-    let options =
-        Options { flow: None, no_open: args.no_open, timeout: None, paste: false, confidential: false };
+    let options = Options {
+        flow: None,
+        no_open: args.no_open,
+        timeout: None,
+        paste: false,
+        confidential: false,
+        dpop: false,
+    };
     let SignedIn { mut record, provider, client, critical, .. } =
         sign_in::sign_in(ctx, &name, &mut profile, Some(&current), &options)?;
     (ctx.checkpoint)("rotate:new-grant-obtained")?;
@@ -170,8 +178,10 @@ fn retire_fallback(
         && !sign_in::may_share_grant(old, new)
     {
         let url = url.clone();
+        // The old refresh token is bound to the old DPoP key, if any.
+        let client = Client { dpop: old.dpop_key.clone(), ..client.clone() };
         if let Revoked::Refused { reason } =
-            oauth::revoke(ctx, &url, client, token.expose_secret(), "refresh_token")?
+            oauth::revoke(ctx, &url, &client, token.expose_secret(), "refresh_token")?
         {
             let what = format!("the previous credential of '{}'", key.profile);
             ctx.note(format_args!("{}", oauth::refused_warning(&what, &reason)));

@@ -44,6 +44,9 @@ pub struct ProfileStatus {
     /// dead (`lost`, `unstorable`, `interrupted`); null when it can be. The access token is
     /// used until it expires.
     pub refresh_spent: Option<Spent>,
+    /// The RFC 7638 thumbprint (`jkt`) of the DPoP key the tokens are bound to; null when they
+    /// are not bound. Never the key.
+    pub dpop_jkt: Option<String>,
 }
 
 impl ProfileStatus {
@@ -134,6 +137,7 @@ fn describe(
         verified: None,
         rotation_pending: matches!(store.load(&key.previous()), Ok(Some(_)) | Err(_)),
         refresh_spent: record.as_ref().and_then(|r| r.refresh_spent),
+        dpop_jkt: record.as_ref().and_then(|r| r.dpop_key.as_ref()).and_then(|k| k.thumbprint().ok()),
     })
 }
 
@@ -149,7 +153,7 @@ fn verify(ctx: &mut Context, store: &SecretStore, key: &EntryKey, profile: &Prof
         })?,
     };
     ctx.http_client().register_endpoints(&profile.issuer, [&url]);
-    match userinfo::confirm(ctx, &key.issuer, &url, &record.access_token, name) {
+    match userinfo::confirm(ctx, &key.issuer, &url, &record.access_token, record.dpop_key.as_ref(), name) {
         Ok(_) => Ok(true),
         Err(Error::Rejected { .. }) => Ok(false),
         Err(other) => Err(other),
@@ -188,6 +192,9 @@ fn human_line(s: &ProfileStatus, now: u64) -> String {
     }
     if s.renewable {
         line.push_str(", renewable");
+    }
+    if let Some(jkt) = &s.dpop_jkt {
+        line.push_str(&format!(", bound to this machine (DPoP key {jkt})"));
     }
     if let Some(spent) = s.refresh_spent {
         line.push_str(&format!(

@@ -117,7 +117,15 @@ pub fn token_for(ctx: &mut Context, resource: &Resource) -> Result<Grant, Error>
     let config = Config::load(&dir)?;
     let (name, profile) = profile_for(ctx, &config, &resource.target)?;
     let key = identity::resolve(ctx, &dir, &name, &profile)?;
+    // git, kubectl and cargo send Bearer tokens: a DPoP-bound one is useless to them.
+    let via = "this credential helper";
+    if crate::dpop::is_bound(&profile, None) {
+        return Err(crate::dpop::bound_elsewhere(&name, via));
+    }
     let record = refresh::usable_record(ctx, &key, &profile, resource.min_ttl)?;
+    if crate::dpop::is_bound(&profile, Some(&record)) {
+        return Err(crate::dpop::bound_elsewhere(&name, via));
+    }
     Ok(Grant { profile: name, settings: profile, record })
 }
 

@@ -547,6 +547,7 @@ mod tests {
             reauth_required: false,
             rotation: None,
             refresh_spent: None,
+            dpop_key: None,
         }
     }
 

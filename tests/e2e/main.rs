@@ -8,6 +8,7 @@ mod docker_credential;
 mod docker_e2e;
 mod docs;
 mod doctor;
+mod dpop;
 mod fault_matrix;
 mod foundation_keyutils;
 mod foundation_secret_service;

@@ -110,6 +110,7 @@ fn json_schemas_are_stable() {
         keys(&status),
         [
             "account",
+            "dpop_jkt",
             "expires_at",
             "has_refresh_token",
             "issuer",

@@ -135,6 +135,12 @@ pub struct Config {
     /// gateway or a provider that gives no reason): `invalid_grant` becomes a bare 400,
     /// `invalid_client` a bare 401. The grant is refused all the same.
     pub bare_token_errors: bool,
+    /// DPoP (RFC 9449): the nonce the token endpoint demands in proofs; without it, a proof
+    /// is answered `400 use_dpop_nonce` with a `DPoP-Nonce` header. `None`: no nonce needed.
+    pub dpop_nonce: Option<String>,
+    /// The nonce the resource endpoints (`/userinfo`, `/api/...`) demand in proofs; without
+    /// it, `401 WWW-Authenticate: DPoP error="use_dpop_nonce"` with a `DPoP-Nonce` header.
+    pub resource_nonce: Option<String>,
 }
 
 impl Default for Config {
@@ -165,6 +171,8 @@ impl Default for Config {
             registered_redirect_uri: None,
             discovery_cache_control: Some("no-store".to_string()),
             bare_token_errors: false,
+            dpop_nonce: None,
+            resource_nonce: None,
         }
     }
 }
@@ -339,6 +347,7 @@ impl FakeProvider {
         let family = state.new_family();
         let seq = state.next_seq();
         let entry = AccessToken {
+            jkt: None,
             subject: subject.to_string(),
             client: None,
             scope: "openid profile email".to_string(),
@@ -437,6 +446,35 @@ impl FakeProvider {
     pub fn last_nonce(&self) -> Option<String> {
         self.shared.lock().last_nonce.clone()
     }
+
+    /// Every DPoP proof the provider checked, in order.
+    pub fn dpop_proofs(&self) -> Vec<DpopSeen> {
+        self.shared.lock().dpop_seen.clone()
+    }
+
+    /// The `jkt` a token (access or refresh) is bound to, if any.
+    pub fn token_jkt(&self, token: &str) -> Option<String> {
+        let state = self.shared.lock();
+        state
+            .access
+            .get(token)
+            .and_then(|t| t.jkt.clone())
+            .or_else(|| state.refresh.get(token).and_then(|t| t.jkt.clone()))
+    }
+}
+
+/// A DPoP proof as the provider checked it.
+#[derive(Clone, Debug)]
+pub struct DpopSeen {
+    pub path: String,
+    pub htm: String,
+    pub htu: String,
+    /// The RFC 7638 thumbprint of the proof's key.
+    pub jkt: String,
+    pub nonce: Option<String>,
+    pub ath: Option<String>,
+    /// `None` when accepted, else why not.
+    pub refused: Option<String>,
 }
 
 impl Drop for FakeProvider {
@@ -485,6 +523,8 @@ struct Owner {
 }
 
 struct AccessToken {
+    /// The thumbprint of the DPoP key the token is bound to (`cnf.jkt`).
+    jkt: Option<String>,
     subject: String,
     client: Option<String>,
     scope: String,
@@ -504,6 +544,8 @@ enum RefreshStatus {
 
 #[derive(Clone)]
 struct RefreshToken {
+    /// The thumbprint of the DPoP key the token is bound to.
+    jkt: Option<String>,
     subject: String,
     client: Option<String>,
     scope: String,
@@ -584,6 +626,10 @@ struct State {
     revoked: Vec<String>,
     reuse_detected: bool,
     last_nonce: Option<String>,
+    /// Every DPoP proof checked, accepted or not.
+    dpop_seen: Vec<DpopSeen>,
+    /// The `jti`s of accepted proofs (replay detection).
+    dpop_jtis: std::collections::HashSet<String>,
     next_family: u64,
     next_seq: u64,
 }
@@ -602,6 +648,8 @@ impl State {
             revoked: Vec::new(),
             reuse_detected: false,
             last_nonce: None,
+            dpop_seen: Vec::new(),
+            dpop_jtis: std::collections::HashSet::new(),
             next_family: 0,
             next_seq: 0,
         }
@@ -625,6 +673,7 @@ impl State {
         let token = format!("{}{}", self.secret("at"), "x".repeat(self.config.access_token_padding));
         let ttl_ms = self.config.access_token_ttl.saturating_mul(1000);
         let entry = AccessToken {
+            jkt: None,
             subject: owner.subject.clone(),
             client: owner.client.clone(),
             scope: scope.to_string(),
@@ -644,6 +693,7 @@ impl State {
             .refresh_token_expires_in
             .map(|seconds| now_ms().saturating_add(seconds.saturating_mul(1000)));
         let entry = RefreshToken {
+            jkt: None,
             subject: owner.subject.clone(),
             client: owner.client.clone(),
             scope: scope.to_string(),
@@ -1222,7 +1272,8 @@ fn route(shared: &Shared, request: &Request) -> Response {
         "/token" => token_endpoint(&mut state, issuer, request),
         "/device" => device_authorization(&mut state, issuer, request),
         "/activate" => activate(&mut state, request),
-        "/userinfo" => userinfo(&state, request),
+        "/userinfo" => userinfo(&mut state, issuer, request),
+        path if path.starts_with("/api/") => api(&mut state, issuer, request),
         "/revoke" => revoke_endpoint(&mut state, request),
         _ => Response::not_found(),
     }
@@ -1269,6 +1320,7 @@ fn discovery(state: &State, issuer: &str, request: &Request, oidc_doc: bool) -> 
     doc.insert("response_types_supported".into(), json!(["code"]));
     doc.insert("response_modes_supported".into(), json!(["query"]));
     doc.insert("code_challenge_methods_supported".into(), json!(["S256"]));
+    doc.insert("dpop_signing_alg_values_supported".into(), json!(["ES256"]));
     doc.insert("token_endpoint_auth_methods_supported".into(), json!(config.auth_methods));
     doc.insert("scopes_supported".into(), json!(SCOPES));
     let response = Response::json(200, &Value::Object(doc));
@@ -1517,13 +1569,13 @@ impl Style {
     }
 }
 
-fn token_success(state: &State, style: Style, issued: Issued) -> Response {
+fn token_success(state: &State, style: Style, issued: Issued, dpop: bool) -> Response {
     let config = &state.config;
     let mut fields = Map::new();
     if !config.omit_access_token {
         fields.insert("access_token".into(), json!(issued.access));
     }
-    fields.insert("token_type".into(), json!("Bearer"));
+    fields.insert("token_type".into(), json!(if dpop { "DPoP" } else { "Bearer" }));
     fields.insert("expires_in".into(), json!(config.access_token_ttl));
     if let Some(refresh) = issued.refresh {
         fields.insert("refresh_token".into(), json!(refresh));
@@ -1675,8 +1727,35 @@ fn token_endpoint(state: &mut State, issuer: &str, request: &Request) -> Respons
         return response;
     }
     let style = Style::for_request(&state.config, request);
-    match token_grant(state, issuer, request) {
-        Ok(issued) => token_success(state, style, issued),
+    let nonce = state.config.dpop_nonce.clone();
+    let jkt = match check_dpop(state, request, &format!("{issuer}/token"), None, nonce.as_deref()) {
+        Ok(jkt) => jkt,
+        Err(DpopRefusal::Nonce(nonce)) => {
+            let error = OAuthError::new(
+                "use_dpop_nonce",
+                "the authorization server requires a nonce in the DPoP proof",
+            );
+            return style.error(error).header("DPoP-Nonce", &nonce);
+        }
+        Err(DpopRefusal::Invalid(why)) => return style.error(OAuthError::new("invalid_dpop_proof", why)),
+    };
+    match token_grant(state, issuer, request, jkt.as_deref()) {
+        Ok(issued) => {
+            // RFC 9449 §5: the tokens are bound to the proof's key (refresh tokens too).
+            if let Some(jkt) = &jkt {
+                if let Some(entry) = state.access.get_mut(&issued.access) {
+                    entry.jkt = Some(jkt.clone());
+                }
+                if let Some(entry) = issued.refresh.as_ref().and_then(|r| state.refresh.get_mut(r)) {
+                    entry.jkt = Some(jkt.clone());
+                }
+            }
+            let response = token_success(state, style, issued, jkt.is_some());
+            match &state.config.dpop_nonce {
+                Some(nonce) if jkt.is_some() => response.header("DPoP-Nonce", nonce),
+                _ => response,
+            }
+        }
         Err(error) if state.config.bare_token_errors => Response::new(error.status),
         Err(error) => style.error(hostile(state, request, error)),
     }
@@ -1701,12 +1780,17 @@ fn hostile(state: &State, request: &Request, mut error: OAuthError) -> OAuthErro
     error
 }
 
-fn token_grant(state: &mut State, issuer: &str, request: &Request) -> Result<Issued, OAuthError> {
+fn token_grant(
+    state: &mut State,
+    issuer: &str,
+    request: &Request,
+    jkt: Option<&str>,
+) -> Result<Issued, OAuthError> {
     let form = Form::from_request(request)?;
     let client = authenticate_client(state, request, &form)?;
     match form.require("grant_type")? {
         "authorization_code" => grant_authorization_code(state, issuer, &form, client),
-        "refresh_token" => grant_refresh_token(state, issuer, &form, client),
+        "refresh_token" => grant_refresh_token(state, issuer, &form, client, jkt),
         "client_credentials" => grant_client_credentials(state, &form, client),
         DEVICE_GRANT => grant_device_code(state, issuer, &form, client),
         other => {
@@ -1779,6 +1863,7 @@ fn grant_refresh_token(
     issuer: &str,
     form: &Form,
     client: Option<Client>,
+    jkt: Option<&str>,
 ) -> Result<Issued, OAuthError> {
     let token = form.require("refresh_token")?;
     let entry = state
@@ -1786,6 +1871,18 @@ fn grant_refresh_token(
         .get(token)
         .cloned()
         .ok_or_else(|| OAuthError::invalid_grant("unknown refresh token"))?;
+    // RFC 9449 §5: a bound refresh token is only good with a proof from its key.
+    match (&entry.jkt, jkt) {
+        (Some(bound), Some(presented)) if bound == presented => {}
+        (Some(_), Some(_)) => {
+            return Err(OAuthError::invalid_grant("refresh token is bound to another DPoP key"));
+        }
+        (Some(_), None) => {
+            return Err(OAuthError::invalid_grant("refresh token is bound to a DPoP key; no proof"));
+        }
+        (None, Some(_)) => return Err(OAuthError::invalid_grant("refresh token is not DPoP-bound")),
+        (None, None) => {}
+    }
     let mismatch = OAuthError::invalid_grant("refresh token was issued to another client");
     check_owner(state, entry.client.as_deref(), client.as_ref(), mismatch)?;
     match entry.status {
@@ -2049,19 +2146,18 @@ fn html_escape(text: &str) -> String {
 
 // --- /userinfo -------------------------------------------------------------
 
-fn userinfo(state: &State, request: &Request) -> Response {
+fn userinfo(state: &mut State, issuer: &str, request: &Request) -> Response {
     if !state.config.userinfo_enabled {
         return Response::not_found();
     }
     if let Err(response) = require_method(request, &["GET", "POST"]) {
         return response;
     }
-    let Some(token) = request.bearer() else {
-        // RFC 6750 §3.1: no error code when no credentials were sent.
-        return Response::text(401, "authentication required")
-            .header("WWW-Authenticate", "Bearer realm=\"fake-provider\"");
+    let token = match resource_token(state, issuer, request) {
+        Ok(token) => token,
+        Err(response) => return response,
     };
-    match state.active_access(token) {
+    match state.active_access(&token) {
         Some(entry) => Response::json(
             200,
             &json!({
@@ -2076,6 +2172,210 @@ fn userinfo(state: &State, request: &Request) -> Response {
         )
         .header("WWW-Authenticate", "Bearer error=\"invalid_token\""),
     }
+}
+
+// --- resource servers: /userinfo and /api/... (RFC 6750, RFC 9449 §7) -------------
+
+/// The access token a resource request presents, checked: an active token; a DPoP-bound one
+/// only as `Authorization: DPoP` with a valid proof (`ath`, `htm`, `htu`, its key, and the
+/// resource nonce when one is demanded). Otherwise the 401 to answer.
+fn resource_token(state: &mut State, issuer: &str, request: &Request) -> Result<String, Response> {
+    let header = request.header("authorization").unwrap_or_default();
+    let (scheme, token) = match (strip_scheme(header, "bearer"), strip_scheme(header, "dpop")) {
+        (Some(token), _) => ("Bearer", token.trim().to_string()),
+        (_, Some(token)) => ("DPoP", token.trim().to_string()),
+        _ => {
+            // RFC 6750 §3.1: no error code when no credentials were sent.
+            return Err(Response::text(401, "authentication required")
+                .header("WWW-Authenticate", "Bearer realm=\"fake-provider\", DPoP algs=\"ES256\""));
+        }
+    };
+    let invalid = |scheme: &str, why: &str| {
+        Response::json(401, &json!({ "error": "invalid_token", "error_description": why }))
+            .header("WWW-Authenticate", &format!("{scheme} error=\"invalid_token\""))
+    };
+    let Some(entry) = state.active_access(&token) else {
+        return Err(invalid(scheme, "invalid or expired"));
+    };
+    let bound = entry.jkt.clone();
+    match (&bound, scheme) {
+        (None, "Bearer") => return Ok(token),
+        (None, _) => return Err(invalid("DPoP", "the token is not DPoP-bound")),
+        (Some(_), "Bearer") => {
+            return Err(invalid("DPoP", "a DPoP-bound token was presented as a Bearer token"));
+        }
+        (Some(_), _) => {}
+    }
+    let htu = format!("{issuer}{}", request.path);
+    let nonce = state.config.resource_nonce.clone();
+    match check_dpop(state, request, &htu, Some(&token), nonce.as_deref()) {
+        Ok(Some(jkt)) if Some(&jkt) == bound.as_ref() => Ok(token),
+        Ok(Some(_)) => Err(invalid("DPoP", "the proof was made with another key")),
+        Ok(None) => Err(invalid("DPoP", "a DPoP-bound token needs a proof")),
+        Err(DpopRefusal::Nonce(nonce)) => Err(Response::json(401, &json!({ "error": "use_dpop_nonce" }))
+            .header("WWW-Authenticate", "DPoP error=\"use_dpop_nonce\", error_description=\"nonce required\"")
+            .header("DPoP-Nonce", &nonce)),
+        Err(DpopRefusal::Invalid(why)) => {
+            Err(Response::json(401, &json!({ "error": "invalid_dpop_proof", "error_description": why }))
+                .header("WWW-Authenticate", "DPoP error=\"invalid_dpop_proof\""))
+        }
+    }
+}
+
+/// `/api/...`: a small API for `vouch api`. `/api/status/NNN` answers NNN; anything else
+/// echoes what it got (method, path, query, body) with the token's subject.
+fn api(state: &mut State, issuer: &str, request: &Request) -> Response {
+    let token = match resource_token(state, issuer, request) {
+        Ok(token) => token,
+        Err(response) => return response,
+    };
+    let subject = state.access.get(&token).map(|t| t.subject.clone()).unwrap_or_default();
+    if let Some(status) = request.path.strip_prefix("/api/status/").and_then(|s| s.parse::<u16>().ok()) {
+        return Response::json(status, &json!({ "status": status })).header("X-Fake", "status");
+    }
+    Response::json(
+        200,
+        &json!({
+            "method": request.method,
+            "path": request.path,
+            "query": request.query,
+            "body": request.body,
+            "content_type": request.header("content-type"),
+            "subject": subject,
+        }),
+    )
+    .header("X-Fake", "echo")
+}
+
+/// Why a DPoP proof was not accepted.
+enum DpopRefusal {
+    /// It lacks the nonce the server demands (this one).
+    Nonce(String),
+    Invalid(String),
+}
+
+/// Check the request's DPoP proof, if it has one (RFC 9449 §4.3): `typ`, `alg` ES256, a
+/// public P-256 `jwk`, the signature, `htm`, `htu`, `iat` within a minute, a `jti` not seen
+/// before, `ath` when a token goes with it, and `nonce` when one is demanded. Returns the
+/// key's thumbprint; `Ok(None)` without a proof. Every proof is recorded.
+fn check_dpop(
+    state: &mut State,
+    request: &Request,
+    htu: &str,
+    access_token: Option<&str>,
+    nonce: Option<&str>,
+) -> Result<Option<String>, DpopRefusal> {
+    let proofs: Vec<&str> =
+        request.headers.iter().filter(|(k, _)| k == "dpop").map(|(_, v)| v.as_str()).collect();
+    let proof = match proofs.as_slice() {
+        [] => return Ok(None),
+        [one] => *one,
+        _ => return Err(DpopRefusal::Invalid("more than one DPoP header".into())),
+    };
+    let mut seen = DpopSeen {
+        path: request.path.clone(),
+        htm: String::new(),
+        htu: String::new(),
+        jkt: String::new(),
+        nonce: None,
+        ath: None,
+        refused: None,
+    };
+    let result = verify_proof(state, proof, request, htu, access_token, nonce, &mut seen);
+    seen.refused = match &result {
+        Ok(_) => None,
+        Err(DpopRefusal::Nonce(_)) => Some("use_dpop_nonce".into()),
+        Err(DpopRefusal::Invalid(why)) => Some(why.clone()),
+    };
+    state.dpop_seen.push(seen);
+    result.map(Some)
+}
+
+fn verify_proof(
+    state: &mut State,
+    proof: &str,
+    request: &Request,
+    htu: &str,
+    access_token: Option<&str>,
+    nonce: Option<&str>,
+    seen: &mut DpopSeen,
+) -> Result<String, DpopRefusal> {
+    use p256::ecdsa::signature::Verifier as _;
+    let invalid = |why: &str| DpopRefusal::Invalid(why.to_string());
+    let parts: Vec<&str> = proof.split('.').collect();
+    let [header_b64, claims_b64, signature_b64] = parts.as_slice() else {
+        return Err(invalid("not a JWS"));
+    };
+    let decode =
+        |part: &str| -> Option<Value> { serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).ok()?).ok() };
+    let header = decode(header_b64).ok_or_else(|| invalid("header is not JSON"))?;
+    let claims = decode(claims_b64).ok_or_else(|| invalid("claims are not JSON"))?;
+    if header["typ"] != "dpop+jwt" || header["alg"] != "ES256" {
+        return Err(invalid("typ must be dpop+jwt and alg ES256"));
+    }
+    let jwk = &header["jwk"];
+    if jwk["kty"] != "EC" || jwk["crv"] != "P-256" || jwk.get("d").is_some() {
+        return Err(invalid("jwk must be a public P-256 key"));
+    }
+    let (Some(x), Some(y)) = (jwk["x"].as_str(), jwk["y"].as_str()) else {
+        return Err(invalid("jwk has no coordinates"));
+    };
+    let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
+    seen.jkt = URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()));
+    seen.htm = claims["htm"].as_str().unwrap_or_default().to_string();
+    seen.htu = claims["htu"].as_str().unwrap_or_default().to_string();
+    seen.nonce = claims["nonce"].as_str().map(str::to_string);
+    seen.ath = claims["ath"].as_str().map(str::to_string);
+    let coordinate = |c: &str| URL_SAFE_NO_PAD.decode(c).ok().filter(|b| b.len() == 32);
+    let (Some(x), Some(y)) = (coordinate(x), coordinate(y)) else {
+        return Err(invalid("jwk coordinates are not 32 bytes"));
+    };
+    let point = p256::EncodedPoint::from_affine_coordinates(
+        p256::FieldBytes::from_slice(&x),
+        p256::FieldBytes::from_slice(&y),
+        false,
+    );
+    let key = p256::ecdsa::VerifyingKey::from_encoded_point(&point)
+        .map_err(|_| invalid("jwk is not on the curve"))?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature_b64)
+        .ok()
+        .and_then(|bytes| p256::ecdsa::Signature::from_slice(&bytes).ok())
+        .ok_or_else(|| invalid("signature is malformed"))?;
+    let input = format!("{header_b64}.{claims_b64}");
+    key.verify(input.as_bytes(), &signature).map_err(|_| invalid("signature does not verify"))?;
+    if seen.htm != request.method {
+        return Err(invalid("htm does not match the method"));
+    }
+    if seen.htu != htu {
+        return Err(invalid("htu does not match the URL"));
+    }
+    let now = now_ms() / 1000;
+    match claims["iat"].as_i64() {
+        Some(iat) if (iat - now).abs() <= 60 => {}
+        _ => return Err(invalid("iat is missing or not within a minute of now")),
+    }
+    let jti = claims["jti"].as_str().filter(|j| !j.is_empty()).ok_or_else(|| invalid("no jti"))?;
+    if state.dpop_jtis.contains(jti) {
+        return Err(invalid("jti was seen before (replay)"));
+    }
+    match access_token {
+        Some(token)
+            if seen.ath.as_deref()
+                != Some(URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes())).as_str()) =>
+        {
+            return Err(invalid("ath does not match the access token"));
+        }
+        None if seen.ath.is_some() => return Err(invalid("ath without an access token")),
+        _ => {}
+    }
+    if let Some(nonce) = nonce
+        && seen.nonce.as_deref() != Some(nonce)
+    {
+        return Err(DpopRefusal::Nonce(nonce.to_string()));
+    }
+    state.dpop_jtis.insert(jti.to_string());
+    Ok(seen.jkt.clone())
 }
 
 // --- POST /revoke (RFC 7009) -------------------------------------------------
