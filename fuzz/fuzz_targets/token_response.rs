@@ -16,7 +16,7 @@
 //!   uses (`oauth_error`, `parse_expires_in`, `http::provider_url`, `flows::device::qr_code`).
 //!
 //! Properties (a panic is a finding): a successful parse has a non-empty access token of
-//! visible ASCII, token type `Bearer`, `expires_in` within 1 s..10 years, a scope without
+//! visible ASCII, token type `Bearer` or `DPoP` (normalised), `expires_in` within 1 s..10 years, a scope without
 //! control characters; every `Error` formats and has an exit code.
 
 #![no_main]
@@ -116,7 +116,8 @@ fuzz_target!(|data: &[u8]| {
                 !at.is_empty() && at.bytes().all(|b| b.is_ascii_graphic()),
                 "access token accepted: {at:?}"
             );
-            assert_eq!(tokens.token_type, "Bearer");
+            // Normalised: the two token types vouch uses (RFC 6750, RFC 9449), nothing else.
+            assert!(tokens.token_type == "Bearer" || tokens.token_type == "DPoP", "{}", tokens.token_type);
             if let Some(seconds) = tokens.expires_in {
                 assert!((1..=TEN_YEARS).contains(&seconds), "expires_in accepted: {seconds}");
             }
