@@ -512,10 +512,10 @@ fn device_login(
     profile: &str,
     forms: &[&str],
 ) -> String {
-    device_login_expecting(vouch, p, browser, profile, forms, 0)
+    device_login_expecting(vouch, p, browser, profile, forms, 0, &[])
 }
 
-/// [`device_login`], expecting vouch to exit with `expected`.
+/// [`device_login`] with `extra` arguments, expecting vouch to exit with `expected`.
 fn device_login_expecting(
     vouch: &Vouch,
     p: &OidcProvider,
@@ -523,11 +523,12 @@ fn device_login_expecting(
     profile: &str,
     forms: &[&str],
     expected: i32,
+    extra: &[&str],
 ) -> String {
-    let mut login = crate::support::Running::spawn(
-        vouch,
-        &["-v", "login", profile, "--issuer", p.issuer(), "--client-id", CLI_CLIENT, "--no-open"],
-    );
+    let mut args =
+        vec!["-v", "login", profile, "--issuer", p.issuer(), "--client-id", CLI_CLIENT, "--no-open"];
+    args.extend_from_slice(extra);
+    let mut login = crate::support::Running::spawn(vouch, &args);
     let prefix = format!("To sign in to '{profile}', open ");
     let uri = login.wait_for(|l| l.strip_prefix(&prefix).map(str::to_string));
     let code = login.wait_for(|l| l.strip_prefix("and enter the code: ").map(|c| c.trim().to_string()));
@@ -703,7 +704,7 @@ fn interop_device_relogin_in_the_same_browser_session() {
     device_login(&vouch, &p, &mut browser, "dev", &DEVICE_FORMS);
     let old = stored(&ss, &vouch, "dev");
     let again = ["user_code", "confirm=yes", "prompt=consent"];
-    let stderr = device_login_expecting(&vouch, &p, &mut browser, "dev", &again, 4);
+    let stderr = device_login_expecting(&vouch, &p, &mut browser, "dev", &again, 4, &[]);
     assert!(stderr.contains("revoked the new sign-in together with the replaced one"), "{stderr}");
     let status: Value = serde_json::from_str(&vouch.run(&["status", "dev", "--json"]).stdout).unwrap();
     assert_eq!(status["state"], "reauth-required", "{status}");
@@ -720,6 +721,114 @@ fn interop_device_relogin_in_the_same_browser_session() {
         p.log()
     );
     assert_signed_in(&vouch, &ss, &p, "dev", true);
+}
+
+/// DPoP (RFC 9449) against oidc-provider's `dPoP` feature, nonces required: `login --dpop`
+/// (device flow) binds the tokens to the key in the record, and the provider agrees on the key:
+/// introspection's `cnf.jkt` of the access token, and of the public client's refresh token, is
+/// the thumbprint `vouch status` shows. The access token alone, as a Bearer token, is refused;
+/// `vouch refresh` proves the key and the new tokens stay bound to it.
+///
+/// Then the record is stolen onto "another machine": with another key, the access token is
+/// refused at userinfo and the refresh token at the token endpoint (exit 4); without any key,
+/// the refresh token is refused too. oidc-provider checks the key binding before it consumes or
+/// rotates a refresh token (lib/actions/grants/refresh_token.js: "failed jkt verification"), so
+/// the failed attempts revoke nothing: the owner's refresh token stays active and the owner,
+/// with the key, still refreshes.
+#[test]
+fn interop_dpop_binds_tokens_to_the_key_in_the_record() {
+    let ss = SecretService::start();
+    let p = OidcProvider::start();
+    let vouch = vouch_for(&ss);
+    device_login_expecting(&vouch, &p, &mut Browser::new(), "dev", &DEVICE_FORMS, 0, &["--dpop"]);
+    let text =
+        |r: &Value, k: &str| r[k].as_str().unwrap_or_else(|| panic!("no {k} in the record")).to_string();
+    let owner = stored(&ss, &vouch, "dev");
+    assert_eq!(owner["token_type"], "DPoP", "{}", p.log());
+    let key = text(&owner, "dpop_key");
+
+    // vouch's thumbprint is the provider's cnf.jkt, for the access and the refresh token.
+    let status = vouch.run(&["status", "dev", "--json"]);
+    status.expect(0).leaks_nothing(&key).leaks_nothing(&text(&owner, "access_token"));
+    let json: Value = serde_json::from_str(&status.stdout).expect("status --json is JSON");
+    let jkt = json["dpop_jkt"].as_str().unwrap_or_else(|| panic!("no dpop_jkt: {json}")).to_string();
+    let assert_bound = |record: &Value| {
+        let access = p.introspect(&text(record, "access_token"));
+        assert_eq!(access["active"], true, "{access}");
+        assert_eq!(access["token_type"], "DPoP", "{access}");
+        assert_eq!(access["cnf"]["jkt"], jkt.as_str(), "{access}");
+        let refresh = p.introspect(&text(record, "refresh_token"));
+        assert_eq!(refresh["active"], true, "{refresh}");
+        assert_eq!(
+            refresh["cnf"]["jkt"],
+            jkt.as_str(),
+            "the public client's refresh token is bound: {refresh}"
+        );
+    };
+    assert_bound(&owner);
+    // Copied out as a plain Bearer token, the access token is refused; with vouch's proof
+    // (answering the provider's nonce challenge) it is accepted.
+    let (code, answer) = p.userinfo(&text(&owner, "access_token"));
+    assert_eq!(code, 401, "a DPoP-bound token worked as a Bearer token: {answer}");
+    let verify = |expected: i32, verified: bool| {
+        let run = vouch.run(&["-v", "status", "dev", "--verify", "--json"]);
+        assert_eq!(run.code, expected, "status --verify:\n{}\nprovider:\n{}", run.stderr, p.log());
+        let json: Value = serde_json::from_str(&run.stdout).expect("status --json is JSON");
+        assert_eq!(json["verified"], verified, "{json}\nprovider:\n{}", p.log());
+    };
+    verify(0, true);
+
+    // A refresh proves the key; the rotated tokens are bound to the same key.
+    let run = vouch.run(&["-v", "refresh", "dev"]);
+    assert_eq!(run.code, 0, "vouch refresh failed:\n{}\nprovider:\n{}", run.stderr, p.log());
+    let owner_record = ss.lookup("vouch", &vouch.entry_of("dev")).expect("a stored record");
+    let owner: Value = serde_json::from_slice(&owner_record).unwrap();
+    assert_eq!(owner["dpop_key"], key.as_str(), "a refresh keeps the key");
+    assert_bound(&owner);
+    let log = p.log();
+    assert!(log.contains("grant.success route=token client=vouch-cli grant_type=refresh_token"), "{log}");
+
+    // The record, stolen onto another machine with another key: the proofs are valid, the key
+    // is not the one the tokens are bound to.
+    let mut other_key = owner.clone();
+    other_key["dpop_key"] = vouch::secret::DpopKey::generate().unwrap().expose_secret().into();
+    ss.store("vouch", &vouch.entry_of("dev"), other_key.to_string().as_bytes());
+    verify(3, false);
+    let run = vouch.run(&["-v", "refresh", "dev"]);
+    assert_eq!(run.code, 4, "a refresh with another key:\n{}\nprovider:\n{}", run.stderr, p.log());
+    // Without any key: a bare refresh token, no proof.
+    let mut no_key = owner.clone();
+    no_key.as_object_mut().unwrap().remove("dpop_key");
+    no_key["version"] = 2.into();
+    no_key["token_type"] = "Bearer".into();
+    ss.store("vouch", &vouch.entry_of("dev"), no_key.to_string().as_bytes());
+    let run = vouch.run(&["-v", "refresh", "dev"]);
+    assert_eq!(run.code, 4, "a refresh without the key:\n{}\nprovider:\n{}", run.stderr, p.log());
+    let log = p.log();
+    let refused = log
+        .lines()
+        .filter(|l| l.starts_with("grant.error route=token client=vouch-cli grant_type=refresh_token"))
+        .filter(|l| l.contains("failed jkt verification"))
+        .count();
+    assert_eq!(refused, 2, "the provider refused both for the key binding:\n{log}");
+    assert!(!log.contains("grant.revoked"), "a thief's attempt revoked the owner's grant:\n{log}");
+    // Both refusals of the access token (as Bearer, and with another key) were for the binding.
+    let at_userinfo = log.lines().filter(|l| l.starts_with("userinfo.error")).collect::<Vec<_>>();
+    assert_eq!(at_userinfo.len(), 2, "{log}");
+    assert!(at_userinfo.iter().all(|l| l.contains("failed jkt verification")), "{log}");
+    // vouch met the provider's nonce requirement: its first proof was answered use_dpop_nonce.
+    let device_grant = "grant_type=urn:ietf:params:oauth:grant-type:device_code UseDpopNonce";
+    assert!(log.contains(&format!("grant.error route=token client=vouch-cli {device_grant}")), "{log}");
+    assert_bound(&owner);
+
+    // The owner, with the key, still refreshes.
+    ss.store("vouch", &vouch.entry_of("dev"), &owner_record);
+    let run = vouch.run(&["-v", "refresh", "dev"]);
+    assert_eq!(run.code, 0, "the owner's refresh failed:\n{}\nprovider:\n{}", run.stderr, p.log());
+    let renewed = stored(&ss, &vouch, "dev");
+    assert_ne!(renewed["refresh_token"], owner["refresh_token"]);
+    assert_bound(&renewed);
+    verify(0, true);
 }
 
 #[test]

@@ -23,11 +23,15 @@
 //              characters that RFC 6749 §2.3.1 requires to be form-urlencoded before Basic.
 //              It may also call introspection, which the tests use to see what the provider
 //              holds.
+// DPoP (RFC 9449) is on, and optional: a client that sends a proof gets DPoP-bound tokens (and,
+// being public, a refresh token bound to the same key); one that sends none still gets Bearer
+// tokens. Proofs must carry a server nonce (a fresh secret per run), so vouch's nonce handling
+// meets a real provider: the first proof of each endpoint is answered use_dpop_nonce.
 // Users: devInteractions' login form accepts any login name and password; the account's sub
 // is the login name, and userinfo says preferred_username = sub.
 
 import { createServer } from 'node:http';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import Provider from 'oidc-provider';
 
 const CLI_CLIENT_ID = 'vouch-cli';
@@ -85,6 +89,9 @@ const provider = new Provider(issuer, {
     revocation: { enabled: true },
     introspection: { enabled: true },
     userinfo: { enabled: true },
+    // Option names as oidc-provider 9 spells them (dPoP, not dpop). Enabled by default in 9,
+    // spelled out here. requireNonce applies only to requests that carry a proof.
+    dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true },
   },
   pkce: { required: () => true }, // for every client and flow, not only public clients
   // offline_access yields a refresh token (the default, spelled out). Where oidc-provider keeps
