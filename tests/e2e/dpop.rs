@@ -359,3 +359,28 @@ fn api_refuses_hosts_the_profile_does_not_list_and_maps_statuses() {
     assert_eq!(h.run(&["api", "p", "/status/503"], ""), 5);
     assert_no_secret(&h, &secrets);
 }
+
+#[test]
+fn api_paginate_follows_next_links_and_rechecks_every_host() {
+    let p = provider(fake_provider::Config::default());
+    let evil = provider(fake_provider::Config::default());
+    let h = Harness::new(StoreKind::Mock);
+    assert_eq!(login_dpop(&p, &h), 0, "{}", h.stderr.text());
+    let secrets = secrets(&h);
+    h.stdout.clear();
+    assert_eq!(h.run(&["api", "p", "--paginate", "/pages/1"], ""), 0, "{}", h.stderr.text());
+    assert_eq!(h.stdout.text(), r#"{"page":1}{"page":2}{"page":3}"#, "every page, in order, once");
+    let pages: Vec<String> =
+        p.requests().into_iter().filter(|r| r.path.starts_with("/api/pages/")).map(|r| r.path).collect();
+    assert_eq!(pages, ["/api/pages/1", "/api/pages/2", "/api/pages/3"], "rel=\"first\" is not followed");
+    // Without --paginate: one page.
+    h.stdout.clear();
+    assert_eq!(h.run(&["api", "p", "/pages/1"], ""), 0);
+    assert_eq!(h.stdout.text(), r#"{"page":1}"#);
+    // A next link to a host the profile does not list ends the walk before anything is sent.
+    let jump = format!("/jump?to={}", evil.url("/api/steal"));
+    assert_eq!(h.run(&["api", "p", "--paginate", &jump], ""), 2, "{}", h.stderr.text());
+    assert!(evil.requests().is_empty(), "the token followed a link to another host");
+    assert_eq!(h.run(&["api", "p", "-X", "POST", "--paginate", "/pages/1"], ""), 2);
+    assert_no_secret(&h, &secrets);
+}

@@ -2222,8 +2222,10 @@ fn resource_token(state: &mut State, issuer: &str, request: &Request) -> Result<
     }
 }
 
-/// `/api/...`: a small API for `vouch api`. `/api/status/NNN` answers NNN; anything else
-/// echoes what it got (method, path, query, body) with the token's subject.
+/// `/api/...`: a small API for `vouch api`. `/api/status/NNN` answers NNN; `/api/pages/N`
+/// is page N of 3, linking the next one (`Link: <...>; rel="next"`); `/api/jump?to=URL` links
+/// to URL as its next page; anything else echoes what it got (method, path, query, body) with
+/// the token's subject.
 fn api(state: &mut State, issuer: &str, request: &Request) -> Response {
     let token = match resource_token(state, issuer, request) {
         Ok(token) => token,
@@ -2232,6 +2234,22 @@ fn api(state: &mut State, issuer: &str, request: &Request) -> Response {
     let subject = state.access.get(&token).map(|t| t.subject.clone()).unwrap_or_default();
     if let Some(status) = request.path.strip_prefix("/api/status/").and_then(|s| s.parse::<u16>().ok()) {
         return Response::json(status, &json!({ "status": status })).header("X-Fake", "status");
+    }
+    if let Some(page) = request.path.strip_prefix("/api/pages/").and_then(|s| s.parse::<u32>().ok()) {
+        let answer = Response::json(200, &json!({ "page": page }));
+        return if page < 3 {
+            answer.header(
+                "Link",
+                &format!("</api/pages/first>; rel=\"first\", </api/pages/{}>; rel=\"next\"", page + 1),
+            )
+        } else {
+            answer
+        };
+    }
+    if request.path == "/api/jump" {
+        let to = request.query_value("to").unwrap_or_default();
+        return Response::json(200, &json!({ "page": "jump" }))
+            .header("Link", &format!("<{to}>; rel=\"next\""));
     }
     Response::json(
         200,
