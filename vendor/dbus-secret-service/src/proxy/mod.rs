@@ -13,6 +13,9 @@ pub mod service;
 use dbus::blocking::{Connection, Proxy};
 use std::time::Duration;
 
+// vouch: 4 s instead of upstream's 2 s. A gnome-keyring that has just started, on a busy
+// machine, can take longer than 2 s to answer its first calls; vouch bounds every store call
+// at 5 s itself, and a daemon that does not answer within 4 s is still reported as such.
 pub fn new_proxy<'a, 'b>(connection: &'b Connection, path: &'a str) -> Proxy<'a, &'b Connection> {
-    connection.with_proxy(crate::ss::SS_DBUS_DEST, path, Duration::from_millis(2000))
+    connection.with_proxy(crate::ss::SS_DBUS_DEST, path, Duration::from_millis(4000))
 }
