@@ -180,7 +180,9 @@ pub fn check_dir_if_present(dir: &Path) -> Result<(), Error> {
     check_dir(dir)
 }
 
-/// Check a file vouch reads settings or state from: this user's, writable by nobody else.
+/// Check a file vouch reads settings or state from: this user's, writable by nobody else. Its
+/// directory is the caller's to check first (config: [`check_dir_if_present`]; caches: they
+/// live in [`cache_dir`]), so the hot path stats each directory once.
 pub fn check_private_file(path: &Path) -> Result<(), Error> {
     imp::check_file(path)
 }
@@ -319,9 +321,6 @@ mod imp {
                 format!("other users can write it (mode {:o})", meta.mode() & 0o777),
                 &format!("run `chmod 600 {}`", path.display()),
             ));
-        }
-        if let Some(parent) = path.parent() {
-            check_dir(parent)?;
         }
         Ok(())
     }

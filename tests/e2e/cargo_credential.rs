@@ -13,17 +13,10 @@ use vouch::store::StoreKind;
 fn setup(p: &FakeProvider, ttl: Option<i64>) -> (Harness, String) {
     let h = Harness::new(StoreKind::Mock);
     let (access, refresh) = p.issue_grant("alice", "openid");
-    std::fs::write(
-        h.dir.path().join("config.toml"),
-        format!(
+    h.write_config(&format!(
             "[profiles.p]\nissuer = \"{0}\"\nclient_id = \"cli\"\nflow = \"device\"\nhosts = [\"reg.example\"]\n\n[profiles.other]\nissuer = \"{0}\"\nclient_id = \"cli\"\n",
             p.issuer()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(h.dir.path().join("config.toml"), std::fs::Permissions::from_mode(0o600))
-        .unwrap();
+        ));
     let mut record = json!({"version":1,"generation":1,"access_token":access,"token_type":"Bearer",
                "refresh_token":refresh});
     if let Some(ttl) = ttl {

@@ -16,17 +16,10 @@ const NOT_FOUND: &str = "credentials not found in native keychain\n";
 fn setup(p: &FakeProvider, ttl: i64) -> (Harness, String, String) {
     let h = Harness::new(StoreKind::Mock);
     let (access, refresh) = p.issue_grant("alice", "openid");
-    std::fs::write(
-        h.dir.path().join("config.toml"),
-        format!(
+    h.write_config(&format!(
             "[profiles.p]\nissuer = \"{0}\"\nclient_id = \"cli\"\nflow = \"device\"\nhosts = [\"reg.example\", \"127.0.0.1:5000\"]\n\n[profiles.other]\nissuer = \"{0}\"\nclient_id = \"cli\"\nhosts = [\"other.example\"]\ndocker_username = \"<token>\"\n",
             p.issuer()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(h.dir.path().join("config.toml"), std::fs::Permissions::from_mode(0o600))
-        .unwrap();
+        ));
     h.seed_record(
         "p",
         json!({"version":1,"generation":1,"access_token":access,"token_type":"Bearer",

@@ -12,18 +12,11 @@ fn setup(p: &FakeProvider, hosts: &[&str], extra: &str, ttl: i64) -> (Harness, S
     let h = Harness::new(StoreKind::Mock);
     let (access, refresh) = p.issue_grant("alice", "openid");
     let hosts: Vec<String> = hosts.iter().map(|h| format!("\"{h}\"")).collect();
-    std::fs::write(
-        h.dir.path().join("config.toml"),
-        format!(
-            "[profiles.p]\nissuer = \"{}\"\nclient_id = \"cli\"\nflow = \"device\"\nhosts = [{}]\n{extra}\n",
-            p.issuer(),
-            hosts.join(", ")
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(h.dir.path().join("config.toml"), std::fs::Permissions::from_mode(0o600))
-        .unwrap();
+    h.write_config(&format!(
+        "[profiles.p]\nissuer = \"{}\"\nclient_id = \"cli\"\nflow = \"device\"\nhosts = [{}]\n{extra}\n",
+        p.issuer(),
+        hosts.join(", ")
+    ));
     h.seed_record(
         "p",
         json!({"version":1,"generation":1,"access_token":access,"token_type":"Bearer",

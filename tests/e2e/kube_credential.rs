@@ -12,18 +12,11 @@ use vouch::store::StoreKind;
 fn setup(p: &FakeProvider, ttl: i64) -> (Harness, String) {
     let h = Harness::new(StoreKind::Mock);
     let (access, refresh) = p.issue_grant("alice", "openid");
-    std::fs::write(
-        h.dir.path().join("config.toml"),
-        format!(
+    h.write_config(&format!(
             "[profiles.p]\nissuer = \"{}\"\nclient_id = \"cli\"\nflow = \"device\"\nhosts = [\"k.example:6443\"]\n\n[profiles.other]\nissuer = \"{}\"\nclient_id = \"cli\"\n",
             p.issuer(),
             p.issuer()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(h.dir.path().join("config.toml"), std::fs::Permissions::from_mode(0o600))
-        .unwrap();
+        ));
     h.seed_record(
         "p",
         json!({"version":1,"generation":1,"access_token":access,"token_type":"Bearer",

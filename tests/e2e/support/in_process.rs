@@ -114,6 +114,14 @@ impl Harness {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
 
+    /// Replace config.toml with `text` (mode 0600), as a login would have left it.
+    pub fn write_config(&self, text: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.dir.path().join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+
     /// Store a record for `profile` directly in the mock store, stamped with the profile's
     /// issuer and client (as vouch stamps what it stores) unless the record names its own.
     pub fn seed_record(&self, profile: &str, mut record: serde_json::Value) {
