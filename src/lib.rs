@@ -5,7 +5,8 @@
 //! [`execute`] in-process with a fake context.
 //!
 //! Map of the crate:
-//! - [`cli`]: clap definitions, nothing else;
+//! - [`cli`]: clap definitions, nothing else; [`fast_args`]: the hot commands' plain command
+//!   lines, read without building clap's tree (anything else goes to clap);
 //! - [`commands`]: one module per subcommand;
 //! - [`context`]: every side effect (env, stdio, clock, store, HTTP) behind one struct;
 //! - [`error`]: the error enum and the exit-code table; [`docs`]: completions and man pages;
@@ -41,6 +42,7 @@ pub mod docs;
 pub mod dpop;
 pub mod env;
 pub mod error;
+pub mod fast_args;
 pub mod flows;
 pub mod git;
 pub mod hardening;

@@ -133,3 +133,41 @@ fn a_corrupt_key_is_exit_8() {
     vouch.run(&["logout", &name]).expect(0);
     vouch.run(&["token", &name]).expect(3);
 }
+
+/// vouch's entry point does what std's start-up did before `main` (src/main.rs, `start`): with
+/// the caller's stdin, stdout and stderr closed, fds 0–2 are opened on /dev/null, so no file
+/// vouch opens can take their place and the programs it runs get them as std promises; and a
+/// stdout pipe nobody reads is an error vouch reports, not death by SIGPIPE.
+#[test]
+fn closed_standard_fds_and_an_unread_pipe_are_handled_before_main() {
+    use std::os::unix::process::ExitStatusExt;
+    let (provider, vouch, name, _cleanup) = setup();
+    vouch.login_with_token(&name, &provider.issuer(), GOOD).expect(0);
+
+    // The program reports through its exit status alone, touching none of its fds.
+    let inner = vouch.command(&[
+        "exec",
+        &name,
+        "--",
+        "sh",
+        "-c",
+        "for fd in 0 1 2; do [ \"$(readlink /proc/$$/fd/$fd)\" = /dev/null ] || exit 9; done",
+    ]);
+    let status = Command::new("sh")
+        .args(["-c", "exec \"$0\" \"$@\" <&- >&- 2>&-"])
+        .arg(inner.get_program())
+        .args(inner.get_args())
+        .env_clear()
+        .envs(inner.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .status()
+        .expect("run vouch with fds 0-2 closed");
+    assert_eq!(status.code(), Some(0), "the program vouch ran did not get fds 0-2 on /dev/null: {status:?}");
+
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let output = vouch.command(&["token", &name]).stdout(writer).output().expect("run vouch");
+    assert_eq!(output.status.signal(), None, "killed by a signal: {:?}", output.status);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot write to stdout") && !stderr.contains(GOOD), "{stderr}");
+}
