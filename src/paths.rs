@@ -211,9 +211,8 @@ fn check_ancestors(path: &Path) -> Result<(), Error> {
     };
     let mut below: Option<&Path> = None;
     for ancestor in absolute.ancestors().skip(1) {
-        if ancestor.exists() {
-            imp::check_ancestor(ancestor, below.unwrap_or(&absolute))?;
-        }
+        // One stat per ancestor: one that does not exist is passed over by check_ancestor.
+        imp::check_ancestor(ancestor, below.unwrap_or(&absolute))?;
         below = Some(ancestor);
     }
     Ok(())
@@ -284,6 +283,8 @@ mod imp {
         Ok(())
     }
 
+    /// `ancestor` (followed, as a path is resolved) must not let others replace `child`; one
+    /// that does not exist (or cannot be inspected) holds nothing to replace.
     pub fn check_ancestor(ancestor: &Path, child: &Path) -> Result<(), Error> {
         let Ok(meta) = std::fs::metadata(ancestor) else { return Ok(()) };
         if !writable_by_others(&meta) {
