@@ -13,14 +13,18 @@ pub struct Env {
 }
 
 impl Env {
-    /// The process's environment (variables whose name or value is not UTF-8 are left out;
-    /// the process environment holds each name once).
+    /// The process's environment (variables whose name or value is not UTF-8 are left out). A
+    /// name the environment holds twice keeps its first value, as `getenv` reads it, so vouch and
+    /// the programs it runs see the same one.
     pub fn from_process() -> Self {
-        Env {
-            vars: std::env::vars_os()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-                .collect(),
+        let mut vars: Vec<(String, String)> = Vec::new();
+        for (k, v) in std::env::vars_os() {
+            let (Ok(k), Ok(v)) = (k.into_string(), v.into_string()) else { continue };
+            if !vars.iter().any(|(seen, _)| *seen == k) {
+                vars.push((k, v));
+            }
         }
+        Env { vars }
     }
 
     /// An environment of these pairs; a later pair replaces an earlier one of the same name.

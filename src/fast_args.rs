@@ -109,21 +109,19 @@ pub fn parse(args: &[OsString], env: impl Fn(&str) -> Option<OsString>) -> Optio
     if hot.positional_required() && positional.is_none() {
         return None;
     }
-    let store = match store {
-        Some(store) => store,
-        None => match env("VOUCH_STORE") {
-            None => StoreArg::Auto,
-            Some(value) => store_arg(value.to_str()?)?,
-        },
+    // clap reads both variables even when the option is given (they are global options, read
+    // at every command level), and refuses a bad value either way: so does this.
+    let store_env = match env("VOUCH_STORE") {
+        None => None,
+        Some(value) => Some(store_arg(value.to_str()?)?),
     };
-    let config_dir = match config_dir {
-        Some(dir) => Some(dir),
-        None => match env("VOUCH_CONFIG_DIR") {
-            None => None,
-            Some(dir) if dir.is_empty() => return None,
-            Some(dir) => Some(PathBuf::from(dir)),
-        },
+    let config_dir_env = match env("VOUCH_CONFIG_DIR") {
+        None => None,
+        Some(dir) if dir.is_empty() => return None,
+        Some(dir) => Some(PathBuf::from(dir)),
     };
+    let store = store.or(store_env).unwrap_or(StoreArg::Auto);
+    let config_dir = config_dir.or(config_dir_env);
     let command = match hot {
         Hot::Token => Command::Token(TokenArgs { name: positional, json, min_ttl: min_ttl.unwrap_or(60) }),
         Hot::GitCredential => Command::GitCredential(GitCredentialArgs { operation: positional? }),

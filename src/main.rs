@@ -7,9 +7,12 @@
 //! message (docs/benchmarks.md). What std's start-up did that vouch relies on is done in
 //! [`start`] instead, and tested end to end: fds 0–2 exist (a closed one is opened on
 //! /dev/null, so no file vouch opens can become its stdout), a closed pipe is an error and not a
-//! fatal SIGPIPE, and stdout is flushed at the end. The arguments are std's: glibc hands them to
-//! std before `main` (`std::env::args`, "On glibc Linux systems ... `.init_array`").
-#![cfg_attr(all(target_os = "linux", target_env = "gnu"), no_main)]
+//! fatal SIGPIPE, and the process ends through `std::process::exit` (std's cleanup: stdout
+//! flushed; its exit guard). The arguments are std's: glibc hands them to std before `main`
+//! (`std::env::args`, "On glibc Linux systems ... `.init_array`"). Given up: std's message on
+//! a stack overflow (now a plain SIGSEGV) and the main thread's name "main".
+// Not under `cargo test`: the bin's test harness brings its own `main`.
+#![cfg_attr(all(target_os = "linux", target_env = "gnu", not(test)), no_main)]
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use vouch::{Context, error::exit, execute, hardening, settings};
@@ -36,26 +39,28 @@ fn run() -> u8 {
     catch_unwind(AssertUnwindSafe(|| execute(cli.command, &mut ctx))).unwrap_or(exit::INTERNAL)
 }
 
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+#[cfg(any(not(all(target_os = "linux", target_env = "gnu")), test))]
 fn main() -> std::process::ExitCode {
     std::process::ExitCode::from(run())
 }
 
 // SAFETY: this is the C entry point glibc's start files call once, on the main thread, with
 // `no_main` set above so that std generates no other `main`. It takes no pointer it reads.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[cfg(all(target_os = "linux", target_env = "gnu", not(test)))]
 #[unsafe(no_mangle)]
 extern "C" fn main(_argc: std::ffi::c_int, _argv: *const *const std::ffi::c_char) -> std::ffi::c_int {
     start::standard_fds_open();
     start::sigpipe_not_fatal();
     // A panic outside `execute` (there should be none) must not unwind into C.
     let code = catch_unwind(run).unwrap_or(exit::INTERNAL);
-    let _ = std::io::Write::flush(&mut std::io::stdout());
-    std::ffi::c_int::from(code)
+    // Everything `run` held is dropped (and wiped) by now. Leave as std's `main` does: its
+    // cleanup flushes stdout, and its exit guard keeps a signal thread's `exit(130)` from
+    // racing this one.
+    std::process::exit(i32::from(code))
 }
 
 /// What std's start-up does before `main` that vouch relies on.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[cfg(all(target_os = "linux", target_env = "gnu", not(test)))]
 mod start {
     /// Make fds 0, 1 and 2 exist, as std does: a closed one is opened on /dev/null (lowest free
     /// fd first, so each lands where it belongs). Otherwise the first file vouch opens would

@@ -113,24 +113,27 @@ fn the_fast_argument_reader_reads_every_line_it_accepts_as_clap_does() {
             accepted += 1;
             assert_eq!(Ok(format!("{fast:?}")), clap_reading(&argv).map_err(|e| e.to_string()), "{argv:?}");
         }
-        // The same line with the variables set instead of the options: as clap with the options.
+        // The same line with both variables set (valid): as clap given them as options where
+        // the line has none (an option on the line wins over its variable).
         let has = |flag: &str| line.iter().any(|&i| WORDS[i].starts_with(flag));
-        if !has("--store") && !has("--config-dir") {
-            let env = |name: &str| match name {
-                "VOUCH_STORE" => Some(OsString::from("keyutils")),
-                "VOUCH_CONFIG_DIR" => Some(OsString::from("/from-env")),
-                _ => None,
-            };
-            if let Some(fast) = vouch::fast_args::parse(&argv, env) {
-                let mut explicit = argv.clone();
-                explicit
-                    .splice(1..1, ["--store", "keyutils", "--config-dir", "/from-env"].map(OsString::from));
-                assert_eq!(
-                    Ok(format!("{fast:?}")),
-                    clap_reading(&explicit).map_err(|e| e.to_string()),
-                    "{argv:?}"
-                );
+        let env = |name: &str| match name {
+            "VOUCH_STORE" => Some(OsString::from("keyutils")),
+            "VOUCH_CONFIG_DIR" => Some(OsString::from("/from-env")),
+            _ => None,
+        };
+        if let Some(fast) = vouch::fast_args::parse(&argv, env) {
+            let mut explicit = argv.clone();
+            if !has("--store") {
+                explicit.splice(1..1, ["--store", "keyutils"].map(OsString::from));
             }
+            if !has("--config-dir") {
+                explicit.splice(1..1, ["--config-dir", "/from-env"].map(OsString::from));
+            }
+            assert_eq!(
+                Ok(format!("{fast:?}")),
+                clap_reading(&explicit).map_err(|e| e.to_string()),
+                "{argv:?}"
+            );
         }
         // Next sequence.
         let mut k = line.len();
@@ -181,12 +184,48 @@ fn the_fast_argument_reader_leaves_everything_else_to_clap() {
     ] {
         assert!(parse(words, None).is_none(), "{why}: {words:?}");
     }
-    assert!(parse(&["token"], Some("bogus")).is_none(), "an unknown VOUCH_STORE is clap's to report");
-    assert!(parse(&["token"], Some("")).is_none(), "an empty VOUCH_STORE is clap's to read");
+    // clap reads the variables of global options even when the option is given, and refuses a
+    // bad value either way (`VOUCH_STORE=bogus vouch --store keyutils status` is exit 2).
+    for words in [&["token"][..], &["--store", "keyutils", "token"], &["token", "--store=keyutils"]] {
+        assert!(
+            parse(words, Some("bogus")).is_none(),
+            "an unknown VOUCH_STORE is clap's to report: {words:?}"
+        );
+        assert!(parse(words, Some("")).is_none(), "an empty VOUCH_STORE is clap's to report: {words:?}");
+    }
+    let with_config_dir = |words: &[&str], dir: &str| {
+        let argv: Vec<std::ffi::OsString> =
+            std::iter::once("vouch").chain(words.iter().copied()).map(Into::into).collect();
+        vouch::fast_args::parse(&argv, |name| (name == "VOUCH_CONFIG_DIR").then(|| dir.into()))
+    };
+    assert!(
+        with_config_dir(&["--config-dir", "/x", "token"], "").is_none(),
+        "an empty VOUCH_CONFIG_DIR is clap's"
+    );
+    assert!(
+        with_config_dir(&["--config-dir", "/x", "token"], "/env").is_some(),
+        "the option wins over the variable"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::ffi::OsStringExt;
         let argv = ["vouch".into(), "token".into(), std::ffi::OsString::from_vec(vec![b'w', 0xff])];
         assert!(vouch::fast_args::parse(&argv, |_| None).is_none(), "a name that is not UTF-8 is clap's");
     }
+}
+
+/// clap refuses a bad `VOUCH_STORE` even when `--store` is given; so must the hot commands,
+/// which the fast reader would otherwise have accepted.
+#[test]
+fn a_bad_store_variable_is_refused_even_with_the_option_given() {
+    let out = assert_cmd::Command::cargo_bin("vouch")
+        .unwrap()
+        .args(["--store", "keyutils", "token", "x"])
+        .env_clear()
+        .env("VOUCH_STORE", "bogus")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("invalid value 'bogus'"), "{stderr}");
 }
