@@ -13,7 +13,7 @@
 use crate::context::Context;
 use crate::error::Error;
 use crate::http::{self, Auth, Body};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 /// The endpoints vouch uses, from a discovery document.
@@ -34,8 +34,9 @@ pub struct Metadata {
     pub openid: bool,
 }
 
-#[derive(Deserialize)]
-struct Document {
+/// A discovery document: as a provider publishes it, and as the metadata cache keeps it.
+#[derive(Deserialize, Serialize)]
+pub struct Document {
     issuer: Option<String>,
     authorization_endpoint: Option<String>,
     token_endpoint: Option<String>,
@@ -100,9 +101,17 @@ pub fn fetch(ctx: &mut Context, issuer_text: &str) -> Result<Option<Fetched>, Er
 
 /// Parse and check one discovery document.
 pub fn parse(body: &[u8], expected_issuer: &str, openid: bool, from: &str) -> Result<Metadata, Error> {
+    let doc: Document = serde_json::from_slice(body).map_err(|_| Error::Protocol {
+        endpoint: from.to_string(),
+        reason: "its discovery document is not valid JSON".into(),
+    })?;
+    check(doc, expected_issuer, openid, from)
+}
+
+/// Check a discovery document (from the provider, or kept in the metadata cache): it names
+/// exactly `expected_issuer`, and every endpoint is https or loopback.
+pub fn check(doc: Document, expected_issuer: &str, openid: bool, from: &str) -> Result<Metadata, Error> {
     let protocol = |reason: String| Error::Protocol { endpoint: from.to_string(), reason };
-    let doc: Document = serde_json::from_slice(body)
-        .map_err(|_| protocol("its discovery document is not valid JSON".into()))?;
     let issuer = doc.issuer.ok_or_else(|| protocol("its discovery document has no issuer".into()))?;
     if issuer != expected_issuer {
         return Err(protocol(format!(
@@ -124,6 +133,30 @@ pub fn parse(body: &[u8], expected_issuer: &str, openid: bool, from: &str) -> Re
         iss_parameter_supported: doc.authorization_response_iss_parameter_supported,
         openid,
     })
+}
+
+impl Document {
+    /// The issuer the document names.
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+}
+
+impl From<&Metadata> for Document {
+    fn from(m: &Metadata) -> Self {
+        let url = |u: &Option<Url>| u.as_ref().map(Url::to_string);
+        Document {
+            issuer: Some(m.issuer.clone()),
+            authorization_endpoint: url(&m.authorization_endpoint),
+            token_endpoint: url(&m.token_endpoint),
+            device_authorization_endpoint: url(&m.device_authorization_endpoint),
+            userinfo_endpoint: url(&m.userinfo_endpoint),
+            revocation_endpoint: url(&m.revocation_endpoint),
+            token_endpoint_auth_methods_supported: m.token_endpoint_auth_methods_supported.clone(),
+            scopes_supported: m.scopes_supported.clone(),
+            authorization_response_iss_parameter_supported: m.iss_parameter_supported,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -22,8 +22,7 @@
 //! does (a sign-in always rediscovers; an endpoint that is not there drops the entry).
 
 use crate::context::Context;
-use crate::discovery::Metadata;
-use crate::http;
+use crate::discovery::{Document, Metadata};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
@@ -38,7 +37,7 @@ pub const MAX_LIFETIME: u64 = 7 * 24 * 3600;
 const MAX_FILE: u64 = 256 * 1024;
 
 /// The file format's version; another version is ignored.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// How long a discovery answer may be reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,24 +83,16 @@ fn seconds(text: &str) -> Option<u64> {
     Some(text.parse().unwrap_or(u64::MAX))
 }
 
-/// A cache file.
+/// A cache file: the discovery document as vouch checked it, and when it was fetched. The
+/// document is checked again on every read, by the same code as a fresh one.
 #[derive(Serialize, Deserialize)]
 struct Entry {
     version: u32,
-    issuer: String,
     fetched_at: u64,
     expires_at: u64,
     openid: bool,
-    authorization_endpoint: Option<String>,
-    token_endpoint: Option<String>,
-    device_authorization_endpoint: Option<String>,
-    userinfo_endpoint: Option<String>,
-    revocation_endpoint: Option<String>,
-    #[serde(default)]
-    token_endpoint_auth_methods_supported: Vec<String>,
-    scopes_supported: Option<Vec<String>>,
-    #[serde(default)]
-    iss_parameter_supported: bool,
+    #[serde(flatten)]
+    document: Document,
 }
 
 /// Metadata read from the cache.
@@ -149,7 +140,7 @@ pub fn load(ctx: &mut Context, issuer: &str) -> Option<Hit> {
     if entry.version != VERSION {
         return ignore(ctx, "another format version");
     }
-    if entry.issuer != issuer {
+    if entry.document.issuer() != Some(issuer) {
         return ignore(ctx, "it is another issuer's");
     }
     let now = ctx.now();
@@ -166,37 +157,11 @@ pub fn load(ctx: &mut Context, issuer: &str) -> Option<Hit> {
         ));
         return None;
     }
-    let endpoint = |value: &Option<String>| {
-        value.as_deref().map(|v| http::provider_url(v, "the metadata cache")).transpose()
-    };
-    let endpoints = (|| {
-        Ok::<_, crate::error::Error>([
-            endpoint(&entry.authorization_endpoint)?,
-            endpoint(&entry.token_endpoint)?,
-            endpoint(&entry.device_authorization_endpoint)?,
-            endpoint(&entry.userinfo_endpoint)?,
-            endpoint(&entry.revocation_endpoint)?,
-        ])
-    })();
-    let Ok([authorization, token, device, userinfo, revocation]) = endpoints else {
+    let Ok(metadata) = crate::discovery::check(entry.document, issuer, entry.openid, "the metadata cache")
+    else {
         return ignore(ctx, "it names an endpoint that is neither https nor loopback");
     };
-    Some(Hit {
-        metadata: Metadata {
-            issuer: entry.issuer,
-            authorization_endpoint: authorization,
-            token_endpoint: token,
-            device_authorization_endpoint: device,
-            userinfo_endpoint: userinfo,
-            revocation_endpoint: revocation,
-            token_endpoint_auth_methods_supported: entry.token_endpoint_auth_methods_supported,
-            scopes_supported: entry.scopes_supported,
-            iss_parameter_supported: entry.iss_parameter_supported,
-            openid: entry.openid,
-        },
-        age: now - entry.fetched_at,
-        left: entry.expires_at - now,
-    })
+    Some(Hit { metadata, age: now - entry.fetched_at, left: entry.expires_at - now })
 }
 
 /// Keep `metadata` for `lifetime` (replacing what was kept), or drop it when it may not be
@@ -208,21 +173,12 @@ pub fn store(ctx: &mut Context, metadata: &Metadata, lifetime: Lifetime) {
     };
     let Some(path) = path(ctx, &metadata.issuer) else { return };
     let now = ctx.now();
-    let url = |u: &Option<url::Url>| u.as_ref().map(|u| u.to_string());
     let entry = Entry {
         version: VERSION,
-        issuer: metadata.issuer.clone(),
         fetched_at: now,
         expires_at: now.saturating_add(seconds.min(MAX_LIFETIME)),
         openid: metadata.openid,
-        authorization_endpoint: url(&metadata.authorization_endpoint),
-        token_endpoint: url(&metadata.token_endpoint),
-        device_authorization_endpoint: url(&metadata.device_authorization_endpoint),
-        userinfo_endpoint: url(&metadata.userinfo_endpoint),
-        revocation_endpoint: url(&metadata.revocation_endpoint),
-        token_endpoint_auth_methods_supported: metadata.token_endpoint_auth_methods_supported.clone(),
-        scopes_supported: metadata.scopes_supported.clone(),
-        iss_parameter_supported: metadata.iss_parameter_supported,
+        document: Document::from(metadata),
     };
     let Ok(bytes) = serde_json::to_vec_pretty(&entry) else { return };
     let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else { return };

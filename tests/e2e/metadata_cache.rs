@@ -140,11 +140,11 @@ fn entries_expire_by_the_context_clock_within_the_cap() {
 
 /// A well-formed entry for `issuer` whose token endpoint is `token`.
 fn entry_for(issuer: &str, token: &str, fetched_at: u64, expires_at: u64) -> Value {
-    json!({"version":1,"issuer":issuer,"fetched_at":fetched_at,"expires_at":expires_at,"openid":true,
+    json!({"version":2,"issuer":issuer,"fetched_at":fetched_at,"expires_at":expires_at,"openid":true,
            "authorization_endpoint":null,"token_endpoint":token,"device_authorization_endpoint":null,
            "userinfo_endpoint":null,"revocation_endpoint":null,
            "token_endpoint_auth_methods_supported":["none"],"scopes_supported":null,
-           "iss_parameter_supported":false})
+           "authorization_response_iss_parameter_supported":false})
 }
 
 fn plant(h: &Harness, issuer: &str, bytes: &[u8]) -> PathBuf {
@@ -180,7 +180,7 @@ fn a_corrupt_or_mismatched_cache_file_is_ignored_and_replaced() {
             "another version",
             Box::new(|i, t| {
                 let mut e = entry_for(i, t, t0, t0 + 600);
-                e["version"] = 2.into();
+                e["version"] = 3.into();
                 e.to_string().into()
             }),
         ),
