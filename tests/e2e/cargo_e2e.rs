@@ -5,7 +5,6 @@
 
 use crate::support::Vouch;
 use crate::support::fake_provider::FakeProvider;
-use crate::support::in_process::now;
 use crate::support::resource_server::{self, ResourceServer};
 use crate::support::secret_service::SecretService;
 use std::path::{Path, PathBuf};
@@ -80,13 +79,7 @@ impl World {
         let mut vouch = Vouch::new("secret-service", ss.env());
         let cargo_home = tempfile::tempdir().unwrap();
         vouch.set_env("CARGO_HOME", &cargo_home.path().display().to_string());
-        let (access, refresh) = provider.issue_grant("alice", "openid");
-        vouch.write_profile("p", &provider.issuer());
-        ss.store(
-            "vouch",
-            &vouch.entry_of("p"),
-            &crate::support::record(&provider.issuer(), &access, &refresh, now() as i64 + 3600),
-        );
+        let (access, refresh) = crate::support::signed_in_on(&ss, &provider, &vouch, "p");
         std::fs::write(
             cargo_home.path().join("config.toml"),
             format!(
@@ -128,7 +121,7 @@ impl World {
     }
 
     fn stored(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.ss.lookup("vouch", &self.vouch.entry_of("p")).unwrap()).unwrap()
+        crate::support::stored_on(&self.ss, &self.vouch, "p")
     }
 
     /// Forget what cargo fetched, so the next run asks the registry (and so vouch) again.
@@ -174,9 +167,7 @@ fn cargo_fetches_from_an_authenticated_registry_through_vouch_and_refreshes_once
 
     // The access token expires: the next cargo run refreshes just in time, once.
     w.provider.expire_access_token(&access);
-    let mut record = w.stored();
-    record["expires_at"] = serde_json::json!(now() + 10);
-    w.ss.store("vouch", &w.vouch.entry_of("p"), record.to_string().as_bytes());
+    crate::support::expiring_soon_on(&w.ss, &w.vouch, "p");
     w.forget_downloads();
     let before = w.server.seen().len();
     let second = w.cargo(&["fetch"]);

@@ -12,7 +12,6 @@
 
 use crate::support::Vouch;
 use crate::support::fake_provider::FakeProvider;
-use crate::support::in_process::now;
 use crate::support::resource_server::{ResourceServer, Seen};
 use crate::support::secret_service::SecretService;
 use std::path::PathBuf;
@@ -56,13 +55,7 @@ impl World {
         });
         let server = ResourceServer::start(None, accept, routes, Some("Basic realm=\"vouch-test\""));
         let vouch = Vouch::new("secret-service", ss.env());
-        let (access, refresh) = provider.issue_grant("alice", "openid");
-        vouch.write_profile("p", &provider.issuer());
-        ss.store(
-            "vouch",
-            &vouch.entry_of("p"),
-            &crate::support::record(&provider.issuer(), &access, &refresh, now() as i64 + 3600),
-        );
+        let (access, refresh) = crate::support::signed_in_on(&ss, &provider, &vouch, "p");
         let bin = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_vouch"), bin.path().join("docker-credential-vouch"))
             .unwrap();
@@ -113,7 +106,7 @@ impl World {
     }
 
     fn stored(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.ss.lookup("vouch", &self.vouch.entry_of("p")).unwrap()).unwrap()
+        crate::support::stored_on(&self.ss, &self.vouch, "p")
     }
 
     fn authorized_since(&self, from: usize) -> Vec<Seen> {
@@ -147,9 +140,7 @@ fn skopeo_reads_from_an_authenticated_registry_through_vouch_and_refreshes_once(
 
     // The access token expires: the next skopeo run refreshes just in time, once.
     w.provider.expire_access_token(&access);
-    let mut record = w.stored();
-    record["expires_at"] = serde_json::json!(now() + 10);
-    w.ss.store("vouch", &w.vouch.entry_of("p"), record.to_string().as_bytes());
+    crate::support::expiring_soon_on(&w.ss, &w.vouch, "p");
     let before = w.server.seen().len();
     let second = w.skopeo_inspect();
     assert!(second.status.success(), "skopeo failed: {}", String::from_utf8_lossy(&second.stderr));

@@ -105,9 +105,7 @@ fn an_expiring_token_is_refreshed_just_in_time_for_git() {
     w.setup_git();
     ok(&w.git(w.work.path(), &["clone", &w.server.url("repo.git"), "clone"]));
     // Later, the token is about to expire: the next fetch refreshes first.
-    let mut record = w.stored();
-    record["expires_at"] = serde_json::json!(now() + 10);
-    w.ss.store("vouch", &w.vouch.entry_of("p"), record.to_string().as_bytes());
+    crate::support::expiring_soon_on(&w.ss, &w.vouch, "p");
     ok(&w.git(&w.work.path().join("clone"), &["fetch"]));
     let fresh = w.stored()["access_token"].as_str().unwrap().to_string();
     assert_ne!(fresh, access);

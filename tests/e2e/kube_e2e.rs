@@ -5,7 +5,6 @@
 
 use crate::support::Vouch;
 use crate::support::fake_provider::FakeProvider;
-use crate::support::in_process::now;
 use crate::support::resource_server::{self, ResourceServer, Tls};
 use crate::support::secret_service::SecretService;
 use std::path::PathBuf;
@@ -46,13 +45,7 @@ impl World {
         });
         let server = ResourceServer::start(Some(&tls), accept, routes, None);
         let vouch = Vouch::new("secret-service", ss.env());
-        let (access, refresh) = provider.issue_grant("alice", "openid");
-        vouch.write_profile("p", &provider.issuer());
-        ss.store(
-            "vouch",
-            &vouch.entry_of("p"),
-            &crate::support::record(&provider.issuer(), &access, &refresh, now() as i64 + 3600),
-        );
+        let (access, refresh) = crate::support::signed_in_on(&ss, &provider, &vouch, "p");
         use base64::Engine;
         let ca = base64::engine::general_purpose::STANDARD.encode(tls.cert_pem());
         let world = World { ss, provider, server, vouch, _tls: tls };
@@ -96,7 +89,7 @@ impl World {
     }
 
     fn stored(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.ss.lookup("vouch", &self.vouch.entry_of("p")).unwrap()).unwrap()
+        crate::support::stored_on(&self.ss, &self.vouch, "p")
     }
 }
 
@@ -131,9 +124,7 @@ fn kubectl_authenticates_through_vouch_and_refreshes_once_just_in_time() {
     // The access token expires (the provider drops it; vouch's record says it is about to):
     // the next kubectl refreshes just in time, once, and sends the new token.
     w.provider.expire_access_token(&access);
-    let mut record = w.stored();
-    record["expires_at"] = serde_json::json!(now() + 10);
-    w.ss.store("vouch", &w.vouch.entry_of("p"), record.to_string().as_bytes());
+    crate::support::expiring_soon_on(&w.ss, &w.vouch, "p");
     let before = w.server.seen().len();
     let out = ok(&w.kubectl(&["get", "--raw", "/api"]));
     assert!(out.contains("APIVersions"), "{out}");

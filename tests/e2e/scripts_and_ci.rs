@@ -2,7 +2,6 @@
 //! non-interactive use that never hangs.
 
 use crate::support::fake_provider::FakeProvider;
-use crate::support::in_process::now;
 use crate::support::secret_service::SecretService;
 use crate::support::{Vouch, unique_profile};
 use std::process::{Command, Stdio};
@@ -13,13 +12,7 @@ fn signed_in() -> (SecretService, FakeProvider, Vouch, String) {
     let ss = SecretService::start();
     let provider = FakeProvider::start();
     let vouch = Vouch::new("secret-service", ss.env());
-    let (access, refresh) = provider.issue_grant("alice", "openid");
-    vouch.write_profile("p", &provider.issuer());
-    ss.store(
-        "vouch",
-        &vouch.entry_of("p"),
-        &crate::support::record(&provider.issuer(), &access, &refresh, now() as i64 + 3600),
-    );
+    let (access, _) = crate::support::signed_in_on(&ss, &provider, &vouch, "p");
     (ss, provider, vouch, access)
 }
 

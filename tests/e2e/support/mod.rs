@@ -426,3 +426,35 @@ pub fn launch_page_url(arg: &str) -> String {
     let end = start + page[start..].find('"').expect("the end of the URL");
     page[start..end].replace("&amp;", "&").replace("&quot;", "\"")
 }
+
+/// Profile `name` of `vouch` signed in on the Secret Service `ss` with a fresh grant from
+/// `provider` (alice, `openid`), valid for an hour. Returns its access and refresh tokens.
+pub fn signed_in_on(
+    ss: &secret_service::SecretService,
+    provider: &fake_provider::FakeProvider,
+    vouch: &Vouch,
+    name: &str,
+) -> (String, String) {
+    let (access, refresh) = provider.issue_grant("alice", "openid");
+    vouch.write_profile(name, &provider.issuer());
+    ss.store(
+        "vouch",
+        &vouch.entry_of(name),
+        &record(&provider.issuer(), &access, &refresh, in_process::now() as i64 + 3600),
+    );
+    (access, refresh)
+}
+
+/// The record of `vouch`'s profile `name` on the Secret Service `ss`, as JSON.
+pub fn stored_on(ss: &secret_service::SecretService, vouch: &Vouch, name: &str) -> serde_json::Value {
+    serde_json::from_slice(&ss.lookup("vouch", &vouch.entry_of(name)).expect("a stored record"))
+        .expect("a JSON record")
+}
+
+/// Make the stored access token of `name` one that expires in 10 s, so the next use refreshes
+/// just in time.
+pub fn expiring_soon_on(ss: &secret_service::SecretService, vouch: &Vouch, name: &str) {
+    let mut record = stored_on(ss, vouch, name);
+    record["expires_at"] = serde_json::json!(in_process::now() + 10);
+    ss.store("vouch", &vouch.entry_of(name), record.to_string().as_bytes());
+}
