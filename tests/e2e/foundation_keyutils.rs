@@ -136,8 +136,9 @@ fn a_corrupt_key_is_exit_8() {
 
 /// vouch's entry point does what std's start-up did before `main` (src/main.rs, `start`): with
 /// the caller's stdin, stdout and stderr closed, fds 0–2 are opened on /dev/null, so no file
-/// vouch opens can take their place and the programs it runs get them as std promises; and a
-/// stdout pipe nobody reads is an error vouch reports, not death by SIGPIPE.
+/// vouch opens can take their place and the programs it runs get them as std promises; a
+/// stdout pipe nobody reads is an error vouch reports, not death by SIGPIPE; and the programs
+/// vouch runs get SIGPIPE back at its default.
 #[test]
 fn closed_standard_fds_and_an_unread_pipe_are_handled_before_main() {
     use std::os::unix::process::ExitStatusExt;
@@ -171,4 +172,12 @@ fn closed_standard_fds_and_an_unread_pipe_are_handled_before_main() {
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("cannot write to stdout") && !stderr.contains(GOOD), "{stderr}");
+
+    // vouch ignores SIGPIPE; the programs it runs must not inherit that, or `yes | head` in a
+    // `vouch exec` script would fail with "Broken pipe" instead of ending quietly.
+    let run = vouch.run(&["exec", &name, "--", "sh", "-c", "grep '^SigIgn:' /proc/$$/status"]);
+    run.expect(0);
+    let ignored = run.stdout.trim().trim_start_matches("SigIgn:").trim();
+    let mask = u64::from_str_radix(ignored, 16).unwrap_or_else(|_| panic!("{}", run.stdout));
+    assert_eq!(mask & (1 << (13 - 1)), 0, "the program vouch ran ignores SIGPIPE: {}", run.stdout);
 }
