@@ -8,6 +8,7 @@
 pub use crate::env::Env;
 use crate::error::Error;
 use crate::http::Http;
+use crate::record::Record;
 use crate::signals::Interrupts;
 use crate::store::platform::{self, StoreChoice};
 use crate::store::{self, SecretStore};
@@ -81,6 +82,19 @@ pub trait StoreOpener {
     fn check(&self, choice: StoreChoice, env: &Env, timeout: Duration) -> Result<Vec<String>, Error> {
         self.open(choice, env, timeout)?.probe().map(|()| Vec::new())
     }
+
+    /// The sealed copy of `entry`'s record, read without opening the store
+    /// ([`store::sealed_copy`]); `Ok(None)` when there is none to use. By default there never
+    /// is: only the platform's Secret Service keeps copies.
+    fn read_sealed(
+        &self,
+        _choice: StoreChoice,
+        _env: &Env,
+        _timeout: Duration,
+        _entry: &str,
+    ) -> Result<Option<Record>, Error> {
+        Ok(None)
+    }
 }
 
 /// The platform's stores.
@@ -93,6 +107,16 @@ impl StoreOpener for SystemStores {
 
     fn check(&self, choice: StoreChoice, env: &Env, timeout: Duration) -> Result<Vec<String>, Error> {
         platform::check(choice, env, timeout)
+    }
+
+    fn read_sealed(
+        &self,
+        choice: StoreChoice,
+        env: &Env,
+        timeout: Duration,
+        entry: &str,
+    ) -> Result<Option<Record>, Error> {
+        platform::read_sealed(choice, env, timeout, entry)
     }
 }
 
@@ -218,6 +242,16 @@ impl Context {
         self.log(format_args!("store: {}", store.kind().id()));
         self.store = Some(store.clone());
         Ok(store)
+    }
+
+    /// The sealed copy of `entry`'s record ([`store::sealed_copy`]), when no store is open yet
+    /// and the one this process would open keeps one. The caller checks whose it is and how
+    /// long it lasts; for anything else it opens the store.
+    pub fn sealed_copy(&mut self, entry: &str) -> Result<Option<Record>, Error> {
+        if self.store.is_some() {
+            return Ok(None);
+        }
+        self.stores.read_sealed(self.settings.store, &self.env, self.settings.store_timeout, entry)
     }
 
     /// The HTTP client, built on first use so commands that stay offline never pay for TLS set-up.

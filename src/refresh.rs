@@ -65,12 +65,20 @@ pub fn usable_record(
     profile: &Profile,
     min_ttl: u64,
 ) -> Result<Record, Error> {
+    if let Some(copy) = ctx.sealed_copy(&key.entry)?
+        && key.owns(&copy)
+        && !needs_refresh(&copy, ctx.now(), min_ttl)
+    {
+        ctx.log(format_args!("store: secret-service, the sealed copy of '{}'", key.profile));
+        return Ok(copy);
+    }
     let store = ctx.store()?;
     let record = store.load(key)?.ok_or_else(|| signed_out(key))?;
     if record.reauth_required {
         return Err(dead(key));
     }
     if !needs_refresh(&record, ctx.now(), min_ttl) {
+        reseal(ctx, key, &record);
         return Ok(record);
     }
     if let Some(spent) = record.refresh_spent {
@@ -78,6 +86,27 @@ pub fn usable_record(
     }
     ctx.log(format_args!("refresh: the access token of '{}' expires within {min_ttl} s", key.profile));
     refresh(ctx, key, profile, Some(record.generation))
+}
+
+/// Write the sealed copy of `record`, just read without the lock, when its store keeps copies
+/// ([`crate::store::sealed_copy`]): the next read is then served from it. Only if the lock is
+/// free right now, and only if the record is still the one read: a logout or refresh that holds
+/// the lock writes or deletes the copy itself, and must not find a copy of what it replaced
+/// reappear after it.
+fn reseal(ctx: &mut Context, key: &EntryKey, record: &Record) {
+    let Ok(store) = ctx.store() else { return };
+    if !store.seals(&key.entry) || !store.can_seal() {
+        return;
+    }
+    let Ok(state_dir) = ctx.state_dir() else { return };
+    let Ok(_lock) = ProfileLock::acquire(&state_dir, &store.lock_name(key), std::time::Duration::ZERO) else {
+        return;
+    };
+    if let Ok(Some(current)) = store.load(key)
+        && current.generation == record.generation
+    {
+        store.reseal(&key.entry, &current);
+    }
 }
 
 /// Refresh `key` under its lock. `seen` is the generation this process read before deciding

@@ -23,12 +23,14 @@
 //! write permission on `@u`, and atomically displaces the previous key of that description),
 //! and unlinked from the process keyring.
 
+use super::sealed_copy::SealingKey;
 use keyring_core::api::{CredentialApi, CredentialPersistence, CredentialStoreApi};
 use keyring_core::{Credential, Entry, Error, Result};
 use linux_keyutils::{KeyError, KeyPermissionsBuilder, KeyRing, KeyRingIdentifier, Permission};
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::Arc;
+use zeroize::Zeroizing;
 
 /// The store: stateless, the kernel holds everything.
 #[derive(Debug, Default)]
@@ -192,6 +194,31 @@ fn set_user_perms(key: linux_keyutils::Key) -> std::result::Result<(), KeyError>
         )
         .build();
     key.set_perms(perms)
+}
+
+/// Where the sealing key of sealed copies ([`crate::store::sealed_copy`]) lives in `@u`. Not
+/// under the `vouch` service, so no listing of records ever shows it.
+const SEALING_KEY: &str = "keyring:key@vouch-sealed";
+
+/// The sealing key of sealed copies, if `@u` holds one this process can read. Two system
+/// calls; no key is created.
+pub fn sealing_key() -> Option<SealingKey> {
+    let key = user_keyring().ok()?.search(SEALING_KEY).ok()?;
+    SealingKey::from_bytes(&Zeroizing::new(read_exact_size(key).ok()?))
+}
+
+/// The sealing key, created (from the OS CSPRNG) if `@u` has none. It is read back after it is
+/// written, so processes racing to create one end up using the same one. `None` when the user
+/// keyring cannot be reached or written: then nothing is sealed.
+pub fn sealing_key_or_new() -> Option<SealingKey> {
+    if let Some(key) = sealing_key() {
+        return Some(key);
+    }
+    let fresh = SealingKey::generate()?;
+    UserKey { description: SEALING_KEY.to_string(), specifiers: (String::new(), String::new()) }
+        .set_secret(fresh.expose())
+        .ok()?;
+    sealing_key()
 }
 
 /// Whether this process can reach the user keyring, and if not, why, in words that name the

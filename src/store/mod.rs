@@ -21,6 +21,7 @@
 //! anywhere in this module or below it.
 
 pub mod platform;
+pub mod sealed_copy;
 
 #[cfg(target_os = "linux")]
 pub mod keyutils;
@@ -71,6 +72,9 @@ impl EntryKey {
 
 /// The start of the label vouch gives its items, in stores that show labels.
 const LABEL_PREFIX: &str = "vouch credential for profile ";
+
+/// The start of the label of a sealed copy ([`sealed_copy`]).
+const SEALED_LABEL_PREFIX: &str = "vouch sealed access token for profile ";
 
 /// One of several store items that match one entry: another program stored an item with
 /// vouch's attributes and more, so a search for vouch's finds both.
@@ -251,12 +255,70 @@ impl SecretStore {
             return Err(Error::RecordTooLarge { store: self.kind.description(), size: bytes.len(), limit });
         }
         let size = bytes.len();
+        // The old copy goes before the record changes, so that no crash in between leaves a
+        // copy of what this write replaces; a store that refuses is a refused write.
+        if self.seals(entry) {
+            self.delete_copy(entry).map_err(|err| self.classify(profile, err))?;
+        }
         self.call(entry, move |e| e.set_secret(&bytes)).map_err(|err| match err {
             keyring_core::Error::TooLong(_, limit) => {
                 Error::RecordTooLarge { store: self.kind.description(), size, limit: limit as usize }
             }
             other => self.classify(profile, other),
-        })
+        })?;
+        self.reseal(entry, record);
+        Ok(())
+    }
+
+    /// Whether `entry` has a sealed copy ([`sealed_copy`]) in this store: a profile's entry
+    /// (not a `#previous` or `#probe` one) on the Secret Service.
+    pub fn seals(&self, entry: &str) -> bool {
+        self.kind == StoreKind::SecretService && !entry.contains('#')
+    }
+
+    /// Whether this process can seal copies: it has, or can create, the sealing key.
+    pub fn can_seal(&self) -> bool {
+        sealing_key_or_new().is_some()
+    }
+
+    /// Bring `entry`'s sealed copy in line with `record`, just written or just read under the
+    /// profile's lock: write a fresh copy, or delete the copy when the record may not have one.
+    /// Best effort: the record is authoritative, and a copy that cannot be written is deleted
+    /// so that readers fall back to the record. Creates the sealing key if `@u` has none.
+    pub fn reseal(&self, entry: &str, record: &Record) {
+        if !self.seals(entry) {
+            return;
+        }
+        let sealed = sealed_copy::new_stamp().and_then(|stamp| {
+            let sealed =
+                sealing_key_or_new().and_then(|key| sealed_copy::seal(&key, entry, &stamp, record))?;
+            Some((stamp, sealed))
+        });
+        // The record is stamped first: from then on no earlier copy matches it.
+        let written = sealed.is_some_and(|(stamp, sealed)| {
+            self.call(entry, move |e| {
+                e.update_attributes(&HashMap::from([(sealed_copy::STAMP, stamp.as_str())]))
+            })
+            .is_ok()
+                && self.call_in(sealed_copy::SERVICE, entry, move |e| e.set_secret(&sealed)).is_ok()
+        });
+        if !written {
+            let _ = self.delete_copy(entry);
+        }
+    }
+
+    /// Delete `entry`'s sealed copy (every item filed under it, should there be several).
+    fn delete_copy(&self, entry: &str) -> keyring_core::Result<()> {
+        match self.call_in(sealed_copy::SERVICE, entry, |e| e.delete_credential()) {
+            Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
+            Err(keyring_core::Error::Ambiguous(entries)) => {
+                for entry in entries {
+                    self.bounded(move || entry.delete_credential())?;
+                }
+                Ok(())
+            }
+            Err(err) => Err(err),
+        }
     }
 
     /// The names of every vouch entry in the store (orphan detection). Entries whose name
@@ -305,6 +367,10 @@ impl SecretStore {
     /// items match it ([`SecretStore::duplicates`]), only vouch's are deleted: the others
     /// belong to another program.
     pub fn delete_entry(&self, entry: &str, profile: &str) -> Result<bool, Error> {
+        // The copy goes first: if the store refuses, the record stays and so does the session.
+        if self.seals(entry) {
+            self.delete_copy(entry).map_err(|err| self.classify(profile, err))?;
+        }
         match self.call(entry, |e| e.delete_credential()) {
             Ok(()) => Ok(true),
             Err(keyring_core::Error::NoEntry) => Ok(false),
@@ -359,15 +425,29 @@ impl SecretStore {
         entry: &str,
         op: impl FnOnce(&Entry) -> keyring_core::Result<T> + Send + 'static,
     ) -> keyring_core::Result<T> {
+        self.call_in(SERVICE, entry, op)
+    }
+
+    /// Run `op` on the item of `service` named `entry`, within the time bound.
+    fn call_in<T: Send + 'static>(
+        &self,
+        service: &'static str,
+        entry: &str,
+        op: impl FnOnce(&Entry) -> keyring_core::Result<T> + Send + 'static,
+    ) -> keyring_core::Result<T> {
         let backend = self.backend.clone();
         let user = entry.to_string();
         let labelled = self.labelled;
         self.bounded(move || {
             let profile = user.split(['~', '#']).next().unwrap_or_default();
-            let label = format!("{LABEL_PREFIX}{profile}");
+            let label = if service == SERVICE {
+                format!("{LABEL_PREFIX}{profile}")
+            } else {
+                format!("{SEALED_LABEL_PREFIX}{profile}")
+            };
             let mods: HashMap<&str, &str> =
                 if labelled { HashMap::from([("label", label.as_str())]) } else { HashMap::new() };
-            let entry = backend.build(SERVICE, &user, (!mods.is_empty()).then_some(&mods))?;
+            let entry = backend.build(service, &user, (!mods.is_empty()).then_some(&mods))?;
             op(&entry)
         })
     }
@@ -398,6 +478,17 @@ fn label_of(entry: &Entry) -> Option<String> {
 
 #[cfg(not(target_os = "linux"))]
 fn label_of(_: &Entry) -> Option<String> {
+    None
+}
+
+/// The sealing key of sealed copies, created if there is none.
+#[cfg(target_os = "linux")]
+fn sealing_key_or_new() -> Option<sealed_copy::SealingKey> {
+    keyutils::sealing_key_or_new()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn sealing_key_or_new() -> Option<sealed_copy::SealingKey> {
     None
 }
 

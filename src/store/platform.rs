@@ -19,6 +19,7 @@
 use super::{SecretStore, StoreKind, is_no_reply};
 use crate::env::Env;
 use crate::error::Error;
+use crate::record::Record;
 use std::time::Duration;
 
 /// What `--store` / `VOUCH_STORE` asked for.
@@ -34,6 +35,21 @@ pub enum StoreChoice {
 /// Open the store `choice` names, on this platform.
 pub fn open(choice: StoreChoice, env: &Env, timeout: Duration) -> Result<SecretStore, Error> {
     imp::open(choice, env, timeout)
+}
+
+/// The sealed copy of `entry`'s record ([`super::sealed_copy`]), read without the encrypted
+/// session: `Ok(None)` when the store `choice` names is not the Secret Service, when this
+/// process has no sealing key, or when there is no usable copy, for whatever reason (the caller
+/// then reads the record itself, which reports any real failure). A copy is served only while
+/// the record it copies is in the store, unlocked. A Secret Service that does not answer within
+/// `timeout` is exit 6 here as it would be there.
+pub fn read_sealed(
+    choice: StoreChoice,
+    env: &Env,
+    timeout: Duration,
+    entry: &str,
+) -> Result<Option<Record>, Error> {
+    imp::read_sealed(choice, env, timeout, entry)
 }
 
 /// Whether the store `choice` names is usable here, found without prompting and without
@@ -198,6 +214,63 @@ mod imp {
         }
     }
 
+    pub fn read_sealed(
+        choice: StoreChoice,
+        env: &Env,
+        timeout: Duration,
+        entry: &str,
+    ) -> Result<Option<Record>, Error> {
+        if !matches!(choice, StoreChoice::Auto | StoreChoice::SecretService)
+            || !super::session_bus_configured(env)
+        {
+            return Ok(None);
+        }
+        // No key, no copy worth asking the bus for (after a reboot, or where @u is out of reach).
+        let Some(key) = crate::store::keyutils::sealing_key() else { return Ok(None) };
+        let name = entry.to_string();
+        let store = StoreKind::SecretService.description();
+        match crate::store::run_bounded(timeout, move || sealed_item(&key, &name)) {
+            Some(Ok(found)) => Ok(found),
+            Some(Err(err)) if is_no_reply(&err) => {
+                Err(Error::StoreLocked { store, reason: "it did not answer".to_string() })
+            }
+            Some(Err(_)) => Ok(None),
+            None => Err(Error::StoreLocked {
+                store,
+                reason: format!("it did not answer within {} s", timeout.as_secs_f32()),
+            }),
+        }
+    }
+
+    /// `entry`'s record from its sealed copy, over a `plain` session: if the copy is in the
+    /// store once, unlocked, and opens with `key`, and the record it copies is in the store
+    /// once, unlocked, stamped with the copy's stamp. Five calls after the bus's `Hello`:
+    /// `OpenSession`, `SearchItems` and `GetSecret` for the copy, `SearchItems` and the
+    /// `Attributes` property for the record. `Ok(None)` for every other answer.
+    fn sealed_item(
+        key: &crate::store::sealed_copy::SealingKey,
+        entry: &str,
+    ) -> Result<Option<Record>, dbus_secret_service::Error> {
+        use crate::store::sealed_copy;
+        use dbus_secret_service::{EncryptionType, SecretService};
+        use std::collections::HashMap;
+        let ss = SecretService::connect(EncryptionType::Plain)?;
+        let only =
+            |service: &str| -> Result<Option<dbus_secret_service::Item<'_>>, dbus_secret_service::Error> {
+                let found = ss.search_items(HashMap::from([("service", service), ("username", entry)]))?;
+                let single = found.locked.is_empty() && found.unlocked.len() == 1;
+                Ok(single.then(|| found.unlocked.into_iter().next()).flatten())
+            };
+        let Some(copy) = only(sealed_copy::SERVICE)? else { return Ok(None) };
+        let sealed = zeroize::Zeroizing::new(copy.get_secret()?);
+        let Some((stamp, record)) = sealed_copy::open(key, entry, &sealed) else { return Ok(None) };
+        // The record itself, and no other item with its attributes (another program's
+        // duplicate makes the entry ambiguous, which the record's own read reports).
+        let Some(original) = only(crate::store::SERVICE)? else { return Ok(None) };
+        let stamped = original.get_attributes()?.get(sealed_copy::STAMP) == Some(&stamp);
+        Ok(stamped.then_some(record))
+    }
+
     fn secret_service(timeout: Duration) -> Result<SecretStore, Error> {
         construct(StoreKind::SecretService, timeout, || {
             let store = dbus_secret_service_keyring_store::Store::new()?;
@@ -234,6 +307,10 @@ mod imp {
     pub fn check(choice: StoreChoice, env: &Env, timeout: Duration) -> Result<Vec<String>, Error> {
         open(choice, env, timeout)?.probe().map(|()| Vec::new())
     }
+
+    pub fn read_sealed(_: StoreChoice, _: &Env, _: Duration, _: &str) -> Result<Option<Record>, Error> {
+        Ok(None)
+    }
 }
 
 #[cfg(target_os = "windows")]
@@ -256,6 +333,10 @@ mod imp {
     pub fn check(choice: StoreChoice, env: &Env, timeout: Duration) -> Result<Vec<String>, Error> {
         open(choice, env, timeout)?.probe().map(|()| Vec::new())
     }
+
+    pub fn read_sealed(_: StoreChoice, _: &Env, _: Duration, _: &str) -> Result<Option<Record>, Error> {
+        Ok(None)
+    }
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
@@ -271,5 +352,9 @@ mod imp {
 
     pub fn check(choice: StoreChoice, env: &Env, timeout: Duration) -> Result<Vec<String>, Error> {
         open(choice, env, timeout).map(|_| Vec::new())
+    }
+
+    pub fn read_sealed(_: StoreChoice, _: &Env, _: Duration, _: &str) -> Result<Option<Record>, Error> {
+        Ok(None)
     }
 }

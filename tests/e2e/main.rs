@@ -31,5 +31,6 @@ mod proxies;
 mod redaction;
 mod revocation;
 mod scripts_and_ci;
+mod sealed_copy;
 mod signals_crash;
 mod support;

@@ -1,0 +1,218 @@
+//! The sealed copy (src/store/sealed_copy.rs), end to end: the real `vouch` binary against a
+//! real gnome-keyring on a private bus, watched with `dbus-monitor`.
+//!
+//! What must hold: `vouch token` is served from the copy over a `plain` session and nothing
+//! usable crosses the bus; the copy follows every write vouch makes (login, refresh, logout);
+//! a record changed or deleted behind vouch's back, a copy moved to another profile or changed
+//! by one byte, a locked collection: each is read from the record, never from the copy.
+
+use crate::support::fake_provider::FakeProvider;
+use crate::support::secret_service::SecretService;
+use crate::support::{Vouch, expiring_soon_on, signed_in_on, stored_on};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const GOOD: &str = "canary-sealed-access-token-5d1e";
+
+/// What `-v` says when the token came from the copy.
+const FROM_COPY: &str = "the sealed copy of";
+
+fn setup() -> (SecretService, FakeProvider, Vouch) {
+    let ss = SecretService::start();
+    let provider = FakeProvider::start();
+    provider.add_access_token(GOOD, "alice");
+    let vouch = Vouch::new("auto", ss.env());
+    (ss, provider, vouch)
+}
+
+/// The sealed copy of `name`'s record as the store holds it, if there is one.
+fn copy_of(ss: &SecretService, vouch: &Vouch, name: &str) -> Option<String> {
+    ss.lookup("vouch-sealed", &vouch.entry_of(name)).map(|b| String::from_utf8(b).expect("a text copy"))
+}
+
+/// `vouch -v token NAME`: (stdout, whether it was served from the sealed copy).
+fn token(vouch: &Vouch, name: &str) -> (String, bool) {
+    let run = vouch.run(&["-v", "token", name]);
+    run.expect(0);
+    (run.stdout.trim_end().to_string(), run.stderr.contains(FROM_COPY))
+}
+
+/// `dbus-monitor` on the test's private bus, writing everything it sees to a file.
+struct Monitor {
+    child: Child,
+    file: tempfile::NamedTempFile,
+}
+
+impl Monitor {
+    fn start(ss: &SecretService) -> Monitor {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let child = Command::new("dbus-monitor")
+            .args(["--address", ss.bus_address()])
+            .stdout(file.reopen().unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-monitor (apt-get install dbus)");
+        let monitor = Monitor { child, file };
+        // It is monitoring once it has printed the bus's answer to BecomeMonitor.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !monitor.text().contains("NameLost") && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        monitor
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&std::fs::read(self.file.path()).unwrap()).into_owned()
+    }
+
+    /// Everything seen, once whatever is in flight has been printed.
+    fn stop(mut self) -> String {
+        std::thread::sleep(Duration::from_millis(300));
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.text()
+    }
+}
+
+/// The ways dbus-monitor can show `secret` inside a message: as a string, or as a byte array
+/// (printable: quoted; otherwise hex bytes).
+fn shows(capture: &str, secret: &str) -> bool {
+    let hex: Vec<String> = secret.bytes().take(12).map(|b| format!("{b:02x}")).collect();
+    capture.contains(secret) || capture.contains(&hex.join(" "))
+}
+
+#[test]
+fn token_is_read_over_a_plain_session_and_no_token_crosses_the_bus() {
+    let (ss, provider, vouch) = setup();
+    vouch.login_with_token("p", &provider.issuer(), GOOD).expect(0);
+    let copy = copy_of(&ss, &vouch, "p").expect("login wrote a sealed copy");
+    assert!(copy.starts_with("vouch-sealed-1:") && !copy.contains(GOOD), "{copy}");
+
+    let monitor = Monitor::start(&ss);
+    let (printed, from_copy) = token(&vouch, "p");
+    let capture = monitor.stop();
+    assert_eq!(printed, GOOD);
+    assert!(from_copy, "the token was not served from the sealed copy");
+    assert!(capture.contains("OpenSession"), "the monitor saw no OpenSession:\n{capture}");
+    assert!(capture.contains("string \"plain\""), "vouch token did not open a plain session:\n{capture}");
+    assert!(!capture.contains("dh-ietf1024"), "vouch token still paid for a Diffie-Hellman:\n{capture}");
+    assert!(capture.contains("GetSecret"), "{capture}");
+    assert!(!shows(&capture, GOOD), "the access token crossed the bus in the clear:\n{capture}");
+    // The provider was asked nothing.
+    assert_eq!(provider.count("/userinfo"), 1, "only the login's confirmation");
+}
+
+#[test]
+fn the_copy_follows_refresh_and_logout_and_never_holds_the_refresh_token() {
+    let (ss, provider, vouch) = setup();
+    let (access, refresh) = signed_in_on(&ss, &provider, &vouch, "p");
+    // Planted by hand: no copy yet, so the record is read, and a copy written.
+    assert!(copy_of(&ss, &vouch, "p").is_none());
+    assert_eq!(token(&vouch, "p"), (access.clone(), false));
+    let copy = copy_of(&ss, &vouch, "p").expect("the first read wrote a sealed copy");
+    assert!(!copy.contains(&access) && !copy.contains(&refresh));
+    assert_eq!(token(&vouch, "p"), (access.clone(), true));
+
+    // A refresh writes the new token's copy.
+    vouch.run(&["refresh", "p"]).expect(0);
+    let renewed = stored_on(&ss, &vouch, "p")["access_token"].as_str().unwrap().to_string();
+    assert_ne!(renewed, access);
+    assert_eq!(token(&vouch, "p"), (renewed.clone(), true));
+
+    // A just-in-time refresh (the copy expires within --min-ttl) reads and refreshes the record.
+    let monitor = Monitor::start(&ss);
+    let run = vouch.run(&["-v", "token", "p", "--min-ttl", "7200"]);
+    let capture = monitor.stop();
+    run.expect(0);
+    let latest = stored_on(&ss, &vouch, "p")["access_token"].as_str().unwrap().to_string();
+    assert_eq!(run.stdout.trim_end(), latest);
+    assert_ne!(latest, renewed);
+    let current_refresh = stored_on(&ss, &vouch, "p")["refresh_token"].as_str().unwrap().to_string();
+    assert!(
+        !shows(&capture, &current_refresh) && !shows(&capture, &refresh),
+        "a refresh token crossed the bus in the clear"
+    );
+    assert_eq!(token(&vouch, "p"), (latest.clone(), true));
+
+    vouch.run(&["logout", "p"]).expect(0);
+    assert!(copy_of(&ss, &vouch, "p").is_none(), "logout left the sealed copy behind");
+    assert_eq!(ss.count_items("vouch-sealed"), 0);
+    vouch.run(&["token", "p"]).expect(3).leaks_nothing(&latest);
+}
+
+#[test]
+fn a_record_changed_or_deleted_behind_vouchs_back_is_read_instead_of_the_copy() {
+    let (ss, provider, vouch) = setup();
+    let (access, _) = signed_in_on(&ss, &provider, &vouch, "p");
+    assert_eq!(token(&vouch, "p"), (access.clone(), false));
+    assert_eq!(token(&vouch, "p"), (access.clone(), true));
+
+    // Rewritten with secret-tool to expire in 10 s: the copy (valid for an hour) no longer
+    // matches the record, so the record is read, and refreshed just in time.
+    expiring_soon_on(&ss, &vouch, "p");
+    let (printed, from_copy) = token(&vouch, "p");
+    assert!(!from_copy, "a copy of the record before the rewrite was served");
+    assert_ne!(printed, access, "the token that was about to expire was printed");
+    assert_eq!(provider.token_requests("refresh_token").len(), 1);
+    assert_eq!(token(&vouch, "p"), (printed.clone(), true));
+
+    // Deleted with secret-tool: signed out, although the copy is still there.
+    let cleared = Command::new("secret-tool")
+        .args(["clear", "service", "vouch", "username", &vouch.entry_of("p")])
+        .env_clear()
+        .envs(ss.env())
+        .status()
+        .unwrap();
+    assert!(cleared.success());
+    assert!(copy_of(&ss, &vouch, "p").is_some());
+    vouch.run(&["token", "p"]).expect(3).leaks_nothing(&printed);
+}
+
+#[test]
+fn a_copy_moved_to_another_profile_or_changed_is_not_used() {
+    let (ss, provider, vouch) = setup();
+    let (a, _) = signed_in_on(&ss, &provider, &vouch, "a");
+    let (b, _) = signed_in_on(&ss, &provider, &vouch, "b");
+    token(&vouch, "a");
+    token(&vouch, "b");
+    let copy_a = copy_of(&ss, &vouch, "a").unwrap();
+
+    // a's copy filed as b's: it does not open for b's entry; b's record is read.
+    ss.store("vouch-sealed", &vouch.entry_of("b"), copy_a.as_bytes());
+    assert_eq!(token(&vouch, "b"), (b.clone(), false));
+    assert_eq!(token(&vouch, "b"), (b.clone(), true), "the read did not write b's own copy back");
+
+    // One byte of a's copy changed: a's record is read.
+    let mut changed = copy_a.into_bytes();
+    let at = changed.len() - 5;
+    changed[at] = if changed[at] == b'A' { b'B' } else { b'A' };
+    ss.store("vouch-sealed", &vouch.entry_of("a"), &changed);
+    assert_eq!(token(&vouch, "a"), (a.clone(), false));
+    assert_eq!(token(&vouch, "a"), (a, true));
+}
+
+#[test]
+fn a_locked_collection_is_exit_6_even_with_a_copy() {
+    let (ss, provider, vouch) = setup();
+    vouch.login_with_token("p", &provider.issuer(), GOOD).expect(0);
+    assert_eq!(token(&vouch, "p"), (GOOD.to_string(), true));
+    ss.lock();
+    vouch.run(&["token", "p"]).expect(6).leaks_nothing(GOOD);
+    ss.unlock();
+    assert_eq!(token(&vouch, "p").0, GOOD);
+}
+
+#[test]
+fn the_helpers_are_served_from_the_copy_too() {
+    let (ss, provider, mut vouch) = setup();
+    vouch.login_with_token("p", &provider.issuer(), GOOD).expect(0);
+    vouch.set_env(
+        "KUBERNETES_EXEC_INFO",
+        r#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}"#,
+    );
+    let kube = vouch.run(&["-v", "kube-credential", "p"]);
+    kube.expect(0);
+    assert!(kube.stdout.contains(GOOD), "{}", kube.stdout);
+    assert!(kube.stderr.contains(FROM_COPY), "{}", kube.stderr);
+    drop(ss);
+}
