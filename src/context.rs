@@ -8,9 +8,9 @@
 pub use crate::env::Env;
 use crate::error::Error;
 use crate::http::Http;
-use crate::record::Record;
 use crate::signals::Interrupts;
 use crate::store::platform::{self, StoreChoice};
+use crate::store::sealed_copy::Lookup;
 use crate::store::{self, SecretStore};
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -84,16 +84,16 @@ pub trait StoreOpener {
     }
 
     /// The sealed copy of `entry`'s record, read without opening the store
-    /// ([`store::sealed_copy`]); `Ok(None)` when there is none to use. By default there never
-    /// is: only the platform's Secret Service keeps copies.
+    /// ([`store::sealed_copy`]). By default the store keeps none: only the platform's Secret
+    /// Service does.
     fn read_sealed(
         &self,
         _choice: StoreChoice,
         _env: &Env,
         _timeout: Duration,
         _entry: &str,
-    ) -> Result<Option<Record>, Error> {
-        Ok(None)
+    ) -> Result<Lookup, Error> {
+        Ok(Lookup::NotKept)
     }
 }
 
@@ -115,7 +115,7 @@ impl StoreOpener for SystemStores {
         env: &Env,
         timeout: Duration,
         entry: &str,
-    ) -> Result<Option<Record>, Error> {
+    ) -> Result<Lookup, Error> {
         platform::read_sealed(choice, env, timeout, entry)
     }
 }
@@ -247,9 +247,9 @@ impl Context {
     /// The sealed copy of `entry`'s record ([`store::sealed_copy`]), when no store is open yet
     /// and the one this process would open keeps one. The caller checks whose it is and how
     /// long it lasts; for anything else it opens the store.
-    pub fn sealed_copy(&mut self, entry: &str) -> Result<Option<Record>, Error> {
+    pub fn sealed_copy(&mut self, entry: &str) -> Result<Lookup, Error> {
         if self.store.is_some() {
-            return Ok(None);
+            return Ok(Lookup::NotKept);
         }
         self.stores.read_sealed(self.settings.store, &self.env, self.settings.store_timeout, entry)
     }

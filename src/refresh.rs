@@ -51,6 +51,7 @@ use crate::provider;
 use crate::record::{Record, Rotation, Spent};
 use crate::secret::{AccessToken, RefreshToken};
 use crate::store::EntryKey;
+use crate::store::sealed_copy::Lookup;
 use std::path::Path;
 
 /// Whether `record`'s access token must be renewed to last `min_ttl` more seconds.
@@ -65,20 +66,30 @@ pub fn usable_record(
     profile: &Profile,
     min_ttl: u64,
 ) -> Result<Record, Error> {
-    if let Some(copy) = ctx.sealed_copy(&key.entry)?
-        && key.owns(&copy)
-        && !needs_refresh(&copy, ctx.now(), min_ttl)
+    let copy = ctx.sealed_copy(&key.entry)?;
+    if let Lookup::Found(copy) = &copy
+        && key.owns(copy)
+        && !needs_refresh(copy, ctx.now(), min_ttl)
     {
         ctx.log(format_args!("store: secret-service, the sealed copy of '{}'", key.profile));
-        return Ok(copy);
+        return Ok(copy.clone());
     }
     let store = ctx.store()?;
-    let record = store.load(key)?.ok_or_else(|| signed_out(key))?;
+    let Some(record) = store.load(key)? else {
+        // A copy may outlive a record deleted by another program: it is never served without
+        // its record, and goes now.
+        if !matches!(copy, Lookup::NotKept) {
+            store.forget_copies(&key.entry);
+        }
+        return Err(signed_out(key));
+    };
     if record.reauth_required {
         return Err(dead(key));
     }
     if !needs_refresh(&record, ctx.now(), min_ttl) {
-        reseal(ctx, key, &record);
+        if matches!(copy, Lookup::Absent) && crate::store::sealed_copy::eligible(&record) {
+            reseal(ctx, key, &record);
+        }
         return Ok(record);
     }
     if let Some(spent) = record.refresh_spent {

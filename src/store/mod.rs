@@ -22,6 +22,8 @@
 
 pub mod platform;
 pub mod sealed_copy;
+#[cfg(target_os = "linux")]
+pub mod sealed_copy_bus;
 
 #[cfg(target_os = "linux")]
 pub mod keyutils;
@@ -255,10 +257,14 @@ impl SecretStore {
             return Err(Error::RecordTooLarge { store: self.kind.description(), size: bytes.len(), limit });
         }
         let size = bytes.len();
-        // The old copy goes before the record changes, so that no crash in between leaves a
-        // copy of what this write replaces; a store that refuses is a refused write.
+        // No copy may match the record once it changes: restamped first, so that a crash before
+        // the new copy is written leaves none of what this write replaces. A store that does
+        // not answer in time would not take the write either.
         if self.seals(entry) {
-            self.delete_copy(entry).map_err(|err| self.classify(profile, err))?;
+            let name = entry.to_string();
+            if self.on_copy_bus(move |bus| bus.invalidate(&name)).is_none() {
+                return Err(self.classify(profile, timed_out(self.timeout)));
+            }
         }
         self.call(entry, move |e| e.set_secret(&bytes)).map_err(|err| match err {
             keyring_core::Error::TooLong(_, limit) => {
@@ -282,44 +288,48 @@ impl SecretStore {
     }
 
     /// Bring `entry`'s sealed copy in line with `record`, just written or just read under the
-    /// profile's lock: write a fresh copy, or delete the copy when the record may not have one.
-    /// Best effort: the record is authoritative, and a copy that cannot be written is deleted
-    /// so that readers fall back to the record. Creates the sealing key if `@u` has none.
+    /// profile's lock ([`sealed_copy_bus::Bus::write`]). Best effort: the record is
+    /// authoritative, and a copy left behind no longer matches it. Creates the sealing key if
+    /// `@u` has none; without one, the copies go.
+    #[cfg(target_os = "linux")]
     pub fn reseal(&self, entry: &str, record: &Record) {
         if !self.seals(entry) {
             return;
         }
-        let sealed = sealed_copy::new_stamp().and_then(|stamp| {
-            let sealed =
-                sealing_key_or_new().and_then(|key| sealed_copy::seal(&key, entry, &stamp, record))?;
-            Some((stamp, sealed))
-        });
-        // The record is stamped first: from then on no earlier copy matches it.
-        let written = sealed.is_some_and(|(stamp, sealed)| {
-            self.call(entry, move |e| {
-                e.update_attributes(&HashMap::from([(sealed_copy::STAMP, stamp.as_str())]))
-            })
-            .is_ok()
-                && self.call_in(sealed_copy::SERVICE, entry, move |e| e.set_secret(&sealed)).is_ok()
-        });
-        if !written {
-            let _ = self.delete_copy(entry);
+        let name = entry.to_string();
+        let profile = name.split(['~', '#']).next().unwrap_or_default();
+        let label = format!("{SEALED_LABEL_PREFIX}{profile}");
+        match sealing_key_or_new() {
+            Some(key) => {
+                let record = record.clone();
+                self.on_copy_bus(move |bus| bus.write(&key, &name, &record, &label).map(|_| ()))
+            }
+            None => self.on_copy_bus(move |bus| bus.delete(&name)),
+        };
+    }
+
+    /// Delete `entry`'s sealed copies, if this store keeps copies (best effort).
+    pub fn forget_copies(&self, entry: &str) {
+        #[cfg(target_os = "linux")]
+        if self.seals(entry) {
+            let name = entry.to_string();
+            self.on_copy_bus(move |bus| bus.delete(&name));
         }
     }
 
-    /// Delete `entry`'s sealed copy (every item filed under it, should there be several).
-    fn delete_copy(&self, entry: &str) -> keyring_core::Result<()> {
-        match self.call_in(sealed_copy::SERVICE, entry, |e| e.delete_credential()) {
-            Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
-            Err(keyring_core::Error::Ambiguous(entries)) => {
-                for entry in entries {
-                    self.bounded(move || entry.delete_credential())?;
-                }
-                Ok(())
-            }
-            Err(err) => Err(err),
-        }
+    /// Run `op` on a `plain`-session connection of the sealed copy's own, within the store
+    /// timeout. `None` when it ran out of time; `Some(false)` when it failed.
+    #[cfg(target_os = "linux")]
+    fn on_copy_bus(
+        &self,
+        op: impl FnOnce(&sealed_copy_bus::Bus) -> Result<(), dbus_secret_service::Error> + Send + 'static,
+    ) -> Option<bool> {
+        run_bounded(self.timeout, move || sealed_copy_bus::Bus::connect().and_then(|bus| op(&bus)).is_ok())
     }
+
+    /// No platform but Linux keeps sealed copies.
+    #[cfg(not(target_os = "linux"))]
+    pub fn reseal(&self, _: &str, _: &Record) {}
 
     /// The names of every vouch entry in the store (orphan detection). Entries whose name
     /// cannot be read are left out.
@@ -367,10 +377,8 @@ impl SecretStore {
     /// items match it ([`SecretStore::duplicates`]), only vouch's are deleted: the others
     /// belong to another program.
     pub fn delete_entry(&self, entry: &str, profile: &str) -> Result<bool, Error> {
-        // The copy goes first: if the store refuses, the record stays and so does the session.
-        if self.seals(entry) {
-            self.delete_copy(entry).map_err(|err| self.classify(profile, err))?;
-        }
+        // The copy goes first (best effort: one left behind matches no record).
+        self.forget_copies(entry);
         match self.call(entry, |e| e.delete_credential()) {
             Ok(()) => Ok(true),
             Err(keyring_core::Error::NoEntry) => Ok(false),

@@ -16,10 +16,10 @@
 //! Opening a store is time-bounded like every other store call that can hang. Nothing here ever writes a
 //! secret anywhere but a secure store.
 
+use super::sealed_copy::Lookup;
 use super::{SecretStore, StoreKind, is_no_reply};
 use crate::env::Env;
 use crate::error::Error;
-use crate::record::Record;
 use std::time::Duration;
 
 /// What `--store` / `VOUCH_STORE` asked for.
@@ -38,17 +38,11 @@ pub fn open(choice: StoreChoice, env: &Env, timeout: Duration) -> Result<SecretS
 }
 
 /// The sealed copy of `entry`'s record ([`super::sealed_copy`]), read without the encrypted
-/// session: `Ok(None)` when the store `choice` names is not the Secret Service, when this
-/// process has no sealing key, or when there is no usable copy, for whatever reason (the caller
-/// then reads the record itself, which reports any real failure). A copy is served only while
-/// the record it copies is in the store, unlocked. A Secret Service that does not answer within
-/// `timeout` is exit 6 here as it would be there.
-pub fn read_sealed(
-    choice: StoreChoice,
-    env: &Env,
-    timeout: Duration,
-    entry: &str,
-) -> Result<Option<Record>, Error> {
+/// session. [`Lookup::NotKept`] when the store `choice` names is not the Secret Service;
+/// [`Lookup::Absent`] when there is no usable copy, for
+/// whatever reason (the caller then reads the record itself, which reports any real failure).
+/// A Secret Service that does not answer within `timeout` is exit 6 here as it would be there.
+pub fn read_sealed(choice: StoreChoice, env: &Env, timeout: Duration, entry: &str) -> Result<Lookup, Error> {
     imp::read_sealed(choice, env, timeout, entry)
 }
 
@@ -67,6 +61,12 @@ pub fn session_bus_configured(env: &Env) -> bool {
     cfg!(target_os = "linux")
         && (env.get("DBUS_SESSION_BUS_ADDRESS").is_some()
             || env.get("XDG_RUNTIME_DIR").is_some_and(|dir| std::path::Path::new(dir).join("bus").exists()))
+}
+
+/// A Secret Service that did not answer (exit 6), as every path here reports it.
+#[cfg(target_os = "linux")]
+fn not_answering(reason: String) -> Error {
+    Error::StoreLocked { store: StoreKind::SecretService.description(), reason }
 }
 
 fn unsupported(kind: StoreKind) -> Error {
@@ -219,56 +219,24 @@ mod imp {
         env: &Env,
         timeout: Duration,
         entry: &str,
-    ) -> Result<Option<Record>, Error> {
+    ) -> Result<Lookup, Error> {
         if !matches!(choice, StoreChoice::Auto | StoreChoice::SecretService)
             || !super::session_bus_configured(env)
         {
-            return Ok(None);
+            return Ok(Lookup::NotKept);
         }
-        // No key, no copy worth asking the bus for (after a reboot, or where @u is out of reach).
-        let Some(key) = crate::store::keyutils::sealing_key() else { return Ok(None) };
+        // No key (after a reboot, or where @u is out of reach): no copy opens; reading the
+        // record makes one where the key can be made.
+        let Some(key) = crate::store::keyutils::sealing_key() else { return Ok(Lookup::Absent) };
         let name = entry.to_string();
-        let store = StoreKind::SecretService.description();
-        match crate::store::run_bounded(timeout, move || sealed_item(&key, &name)) {
-            Some(Ok(found)) => Ok(found),
-            Some(Err(err)) if is_no_reply(&err) => {
-                Err(Error::StoreLocked { store, reason: "it did not answer".to_string() })
-            }
-            Some(Err(_)) => Ok(None),
-            None => Err(Error::StoreLocked {
-                store,
-                reason: format!("it did not answer within {} s", timeout.as_secs_f32()),
-            }),
+        let read =
+            move || crate::store::sealed_copy_bus::Bus::connect().and_then(|bus| bus.read(&key, &name));
+        match crate::store::run_bounded(timeout, read) {
+            Some(Ok(lookup)) => Ok(lookup),
+            Some(Err(err)) if is_no_reply(&err) => Err(not_answering("it did not answer".to_string())),
+            Some(Err(_)) => Ok(Lookup::Absent),
+            None => Err(not_answering(format!("it did not answer within {} s", timeout.as_secs_f32()))),
         }
-    }
-
-    /// `entry`'s record from its sealed copy, over a `plain` session: if the copy is in the
-    /// store once, unlocked, and opens with `key`, and the record it copies is in the store
-    /// once, unlocked, stamped with the copy's stamp. Five calls after the bus's `Hello`:
-    /// `OpenSession`, `SearchItems` and `GetSecret` for the copy, `SearchItems` and the
-    /// `Attributes` property for the record. `Ok(None)` for every other answer.
-    fn sealed_item(
-        key: &crate::store::sealed_copy::SealingKey,
-        entry: &str,
-    ) -> Result<Option<Record>, dbus_secret_service::Error> {
-        use crate::store::sealed_copy;
-        use dbus_secret_service::{EncryptionType, SecretService};
-        use std::collections::HashMap;
-        let ss = SecretService::connect(EncryptionType::Plain)?;
-        let only =
-            |service: &str| -> Result<Option<dbus_secret_service::Item<'_>>, dbus_secret_service::Error> {
-                let found = ss.search_items(HashMap::from([("service", service), ("username", entry)]))?;
-                let single = found.locked.is_empty() && found.unlocked.len() == 1;
-                Ok(single.then(|| found.unlocked.into_iter().next()).flatten())
-            };
-        let Some(copy) = only(sealed_copy::SERVICE)? else { return Ok(None) };
-        let sealed = zeroize::Zeroizing::new(copy.get_secret()?);
-        let Some((stamp, record)) = sealed_copy::open(key, entry, &sealed) else { return Ok(None) };
-        // The record itself, and no other item with its attributes (another program's
-        // duplicate makes the entry ambiguous, which the record's own read reports).
-        let Some(original) = only(crate::store::SERVICE)? else { return Ok(None) };
-        let stamped = original.get_attributes()?.get(sealed_copy::STAMP) == Some(&stamp);
-        Ok(stamped.then_some(record))
     }
 
     fn secret_service(timeout: Duration) -> Result<SecretStore, Error> {
@@ -308,8 +276,8 @@ mod imp {
         open(choice, env, timeout)?.probe().map(|()| Vec::new())
     }
 
-    pub fn read_sealed(_: StoreChoice, _: &Env, _: Duration, _: &str) -> Result<Option<Record>, Error> {
-        Ok(None)
+    pub fn read_sealed(_: StoreChoice, _: &Env, _: Duration, _: &str) -> Result<Lookup, Error> {
+        Ok(Lookup::NotKept)
     }
 }
 
@@ -334,8 +302,8 @@ mod imp {
         open(choice, env, timeout)?.probe().map(|()| Vec::new())
     }
 
-    pub fn read_sealed(_: StoreChoice, _: &Env, _: Duration, _: &str) -> Result<Option<Record>, Error> {
-        Ok(None)
+    pub fn read_sealed(_: StoreChoice, _: &Env, _: Duration, _: &str) -> Result<Lookup, Error> {
+        Ok(Lookup::NotKept)
     }
 }
 
@@ -354,7 +322,7 @@ mod imp {
         open(choice, env, timeout).map(|_| Vec::new())
     }
 
-    pub fn read_sealed(_: StoreChoice, _: &Env, _: Duration, _: &str) -> Result<Option<Record>, Error> {
-        Ok(None)
+    pub fn read_sealed(_: StoreChoice, _: &Env, _: Duration, _: &str) -> Result<Lookup, Error> {
+        Ok(Lookup::NotKept)
     }
 }

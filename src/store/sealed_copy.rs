@@ -103,55 +103,119 @@ pub fn eligible(record: &Record) -> bool {
         && record.client_id.is_some()
 }
 
-/// The copy of `record` for `entry`, whose record carries `stamp`, sealed with `key`; `None`
-/// when the record may not have one ([`eligible`]), the stamp is not one of [`new_stamp`]'s,
-/// or the CSPRNG fails.
-pub fn seal(key: &SealingKey, entry: &str, stamp: &str, record: &Record) -> Option<Zeroizing<Vec<u8>>> {
-    if !eligible(record) || stamp.len() != STAMP_LEN {
+/// What a read of a profile's sealed copy found.
+#[derive(Debug)]
+pub enum Lookup {
+    /// A copy that opened, of the record as it is now.
+    Found(Record),
+    /// No usable copy under this process's key (none, changed, stale, or no key yet): reading
+    /// the record should write one.
+    Absent,
+    /// A copy sealed under another key than this process's (a process with another user
+    /// keyring shares this Secret Service): leave it, the other process would only rewrite it.
+    OtherKey,
+    /// This store keeps no copies, or this process cannot use them.
+    NotKept,
+}
+
+/// A copy, opened.
+pub struct Opened {
+    /// The stamp the record must carry.
+    pub stamp: String,
+    /// The record's modification time (unix seconds) when the copy was written.
+    pub modified: u64,
+    pub record: Record,
+}
+
+/// What opening a copy gave.
+pub enum Opening {
+    Opened(Opened),
+    /// Sealed under another key.
+    OtherKey,
+    /// Not a copy this key opens for this entry (changed, moved, another format).
+    Unusable,
+}
+
+/// A non-secret name of `key`, so that a copy sealed under another key can be told from a
+/// damaged one: the first 64 bits of SHA-256 over a fixed label and the key, in hex.
+fn key_id(key: &SealingKey) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new().chain_update(b"vouch sealing key id\0").chain_update(key.expose()).finalize();
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The copy of `record` for `entry`, whose record item carries `stamp` and was last modified
+/// at `modified`, sealed with `key`: `vouch-sealed-1:KEYID:` and base64url of the nonce and
+/// the ciphertext. `None` when the record may not have a copy ([`eligible`]), the stamp is not
+/// one of [`new_stamp`]'s, or the CSPRNG fails.
+pub fn seal(
+    key: &SealingKey,
+    entry: &str,
+    stamp: &str,
+    modified: u64,
+    record: &Record,
+) -> Option<Zeroizing<Vec<u8>>> {
+    if !eligible(record) || stamp.len() != STAMP_LEN || !stamp.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     let copy = Record { refresh_token: None, client_secret: None, ..record.clone() };
-    let mut plain = Zeroizing::new(stamp.as_bytes().to_vec());
+    let mut plain = Zeroizing::new(format!("{stamp}{modified:016x}").into_bytes());
     plain.extend_from_slice(&copy.encode());
     let mut nonce = [0u8; 24];
     getrandom::fill(&mut nonce).ok()?;
-    let aad = associated_data(entry);
+    let head = format!("{}{}:", String::from_utf8_lossy(PREFIX), key_id(key));
+    let aad = associated_data(&head, entry);
     let cipher = XChaCha20Poly1305::new(key.expose().into());
     let sealed = cipher.encrypt(XNonce::from_slice(&nonce), Payload { msg: &plain, aad: &aad }).ok()?;
     let mut body = nonce.to_vec();
     body.extend_from_slice(&sealed);
-    let mut out = Zeroizing::new(PREFIX.to_vec());
+    let mut out = Zeroizing::new(head.into_bytes());
     out.extend_from_slice(URL_SAFE_NO_PAD.encode(&body).as_bytes());
     Some(out)
 }
 
-/// The stamp and the record sealed in `sealed` for `entry`, if it opens with `key` and is
-/// still [`eligible`]; `None` for anything else (another key, another entry, a changed byte,
-/// another format). The caller still checks that the record carries the stamp, whose it is,
-/// and whether it lasts long enough.
-pub fn open(key: &SealingKey, entry: &str, sealed: &[u8]) -> Option<(String, Record)> {
-    let body = Zeroizing::new(URL_SAFE_NO_PAD.decode(sealed.strip_prefix(PREFIX)?).ok()?);
+/// Open the copy `sealed` of `entry` with `key`. The caller still checks that the record
+/// carries the stamp and modification time, whose it is, and whether it lasts long enough.
+pub fn open(key: &SealingKey, entry: &str, sealed: &[u8]) -> Opening {
+    let Some(rest) = sealed.strip_prefix(PREFIX) else { return Opening::Unusable };
+    let Some(colon) = rest.iter().position(|&b| b == b':') else { return Opening::Unusable };
+    if rest[..colon] != *key_id(key).as_bytes() {
+        let named = colon == 16 && rest[..colon].iter().all(u8::is_ascii_hexdigit);
+        return if named { Opening::OtherKey } else { Opening::Unusable };
+    }
+    let head = &sealed[..PREFIX.len() + colon + 1];
+    match open_body(key, entry, head, &rest[colon + 1..]) {
+        Some(opened) => Opening::Opened(opened),
+        None => Opening::Unusable,
+    }
+}
+
+fn open_body(key: &SealingKey, entry: &str, head: &[u8], body: &[u8]) -> Option<Opened> {
+    let body = Zeroizing::new(URL_SAFE_NO_PAD.decode(body).ok()?);
     if body.len() < 24 {
         return None;
     }
     let (nonce, ciphertext) = body.split_at(24);
-    let aad = associated_data(entry);
+    let aad = associated_data(std::str::from_utf8(head).ok()?, entry);
     let cipher = XChaCha20Poly1305::new(key.expose().into());
     let plain = Zeroizing::new(
         cipher.decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: &aad }).ok()?,
     );
-    if plain.len() < STAMP_LEN || !plain[..STAMP_LEN].iter().all(u8::is_ascii_hexdigit) {
+    let header = STAMP_LEN + 16;
+    if plain.len() < header || !plain[..header].iter().all(u8::is_ascii_hexdigit) {
         return None;
     }
-    let (stamp, record) = plain.split_at(STAMP_LEN);
-    let record = Record::decode(record).ok()?;
-    let stamp = String::from_utf8(stamp.to_vec()).ok()?;
+    let stamp = std::str::from_utf8(&plain[..STAMP_LEN]).ok()?.to_string();
+    let modified = u64::from_str_radix(std::str::from_utf8(&plain[STAMP_LEN..header]).ok()?, 16).ok()?;
+    let record = Record::decode(&plain[header..]).ok()?;
     (eligible(&record) && record.refresh_token.is_none() && record.client_secret.is_none())
-        .then_some((stamp, record))
+        .then_some(Opened { stamp, modified, record })
 }
 
-fn associated_data(entry: &str) -> Vec<u8> {
-    let mut aad = CONTEXT.to_vec();
+/// Associated data: the copy's head (format and key id) and the entry it was sealed for.
+fn associated_data(head: &str, entry: &str) -> Vec<u8> {
+    let mut aad = head.as_bytes().to_vec();
+    aad.extend_from_slice(CONTEXT);
     aad.extend_from_slice(entry.as_bytes());
     aad
 }
@@ -186,37 +250,61 @@ mod tests {
         SealingKey::generate().unwrap()
     }
 
+    fn opened(opening: Opening) -> Option<Opened> {
+        match opening {
+            Opening::Opened(opened) => Some(opened),
+            _ => None,
+        }
+    }
+
     #[test]
     fn a_copy_opens_with_its_key_and_entry_and_holds_no_long_lived_secret() {
         let key = key();
         let stamp = new_stamp().unwrap();
-        let sealed = seal(&key, "work~abc", &stamp, &record()).unwrap();
+        let sealed = seal(&key, "work~abc", &stamp, 1_764_000_000, &record()).unwrap();
         let text = String::from_utf8(sealed.to_vec()).unwrap();
-        assert!(text.starts_with("vouch-sealed-1:"));
-        for secret in ["at-secret-value", "rt-secret-value", "cs-secret-value", "alice", "id.example"] {
+        assert!(text.starts_with(&format!("vouch-sealed-1:{}:", key_id(&key))), "{text}");
+        for secret in ["at-secret-value", "rt-secret-value", "cs-secret-value", "alice", "id.example", &stamp]
+        {
             assert!(!text.contains(secret), "the sealed copy shows {secret}");
         }
-        let (opened_stamp, opened) = open(&key, "work~abc", &sealed).unwrap();
-        assert_eq!(opened_stamp, stamp);
-        assert_eq!(opened.access_token.expose_secret(), "at-secret-value");
-        assert_eq!((opened.generation, opened.expires_at), (4, Some(2_000_000_000)));
-        assert_eq!(opened.account.as_deref(), Some("alice"));
-        assert!(opened.refresh_token.is_none() && opened.client_secret.is_none());
+        let opened = opened(open(&key, "work~abc", &sealed)).unwrap();
+        assert_eq!((opened.stamp.as_str(), opened.modified), (stamp.as_str(), 1_764_000_000));
+        let record = opened.record;
+        assert_eq!(record.access_token.expose_secret(), "at-secret-value");
+        assert_eq!((record.generation, record.expires_at), (4, Some(2_000_000_000)));
+        assert_eq!(record.account.as_deref(), Some("alice"));
+        assert!(record.refresh_token.is_none() && record.client_secret.is_none());
     }
 
     #[test]
-    fn another_key_another_entry_or_a_changed_byte_does_not_open() {
+    fn another_entry_a_changed_byte_or_a_changed_head_does_not_open() {
         let key = key();
-        let sealed = seal(&key, "work~abc", &new_stamp().unwrap(), &record()).unwrap();
-        assert!(open(&SealingKey::generate().unwrap(), "work~abc", &sealed).is_none());
-        assert!(open(&key, "home~abc", &sealed).is_none());
-        for at in [PREFIX.len(), PREFIX.len() + 20, sealed.len() - 1] {
+        let sealed = seal(&key, "work~abc", &new_stamp().unwrap(), 1, &record()).unwrap();
+        assert!(matches!(open(&key, "home~abc", &sealed), Opening::Unusable));
+        for at in [PREFIX.len() + 17, PREFIX.len() + 40, sealed.len() - 1] {
             let mut changed = sealed.to_vec();
             changed[at] = if changed[at] == b'A' { b'B' } else { b'A' };
-            assert!(open(&key, "work~abc", &changed).is_none(), "a change at byte {at} was accepted");
+            assert!(
+                matches!(open(&key, "work~abc", &changed), Opening::Unusable),
+                "a change at byte {at} was accepted"
+            );
         }
-        assert!(open(&key, "work~abc", b"vouch-sealed-1:").is_none());
-        assert!(open(&key, "work~abc", &record().encode()).is_none(), "a bare record is not a copy");
+        // The format version is authenticated too.
+        let mut other_version = sealed.to_vec();
+        other_version[PREFIX.len() - 2] = b'2';
+        assert!(matches!(open(&key, "work~abc", &other_version), Opening::Unusable));
+        assert!(matches!(open(&key, "work~abc", b"vouch-sealed-1:"), Opening::Unusable));
+        assert!(
+            matches!(open(&key, "work~abc", &record().encode()), Opening::Unusable),
+            "a bare record is not a copy"
+        );
+    }
+
+    #[test]
+    fn a_copy_under_another_key_is_told_apart() {
+        let sealed = seal(&key(), "work~abc", &new_stamp().unwrap(), 1, &record()).unwrap();
+        assert!(matches!(open(&key(), "work~abc", &sealed), Opening::OtherKey));
     }
 
     #[test]
@@ -227,20 +315,21 @@ mod tests {
         let unstamped = Record { issuer: None, ..record() };
         let bound = Record { dpop_key: Some(crate::secret::DpopKey::new("k")), ..record() };
         for record in [dead, empty, unstamped, bound] {
-            assert!(seal(&key, "work~abc", &new_stamp().unwrap(), &record).is_none());
+            assert!(seal(&key, "work~abc", &new_stamp().unwrap(), 1, &record).is_none());
         }
     }
 
     #[test]
-    fn two_seals_of_one_record_differ() {
+    fn two_seals_of_one_record_differ_and_stamps_are_checked() {
         let key = key();
         let stamp = new_stamp().unwrap();
         assert_ne!(
-            *seal(&key, "w", &stamp, &record()).unwrap(),
-            *seal(&key, "w", &stamp, &record()).unwrap()
+            *seal(&key, "w", &stamp, 1, &record()).unwrap(),
+            *seal(&key, "w", &stamp, 1, &record()).unwrap()
         );
         assert_ne!(stamp, new_stamp().unwrap());
-        assert!(seal(&key, "w", "short", &record()).is_none());
+        assert!(seal(&key, "w", "short", 1, &record()).is_none());
+        assert!(seal(&key, "w", &"z".repeat(32), 1, &record()).is_none());
     }
 
     #[test]
@@ -248,5 +337,6 @@ mod tests {
         assert!(SealingKey::from_bytes(&[1; 31]).is_none() && SealingKey::from_bytes(&[1; 33]).is_none());
         let key = SealingKey::from_bytes(&[7; 32]).unwrap();
         assert_eq!(format!("{key:?}"), "SealingKey(<redacted>)");
+        assert!(!key_id(&key).contains("0707"));
     }
 }

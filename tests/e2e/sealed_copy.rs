@@ -166,6 +166,70 @@ fn a_record_changed_or_deleted_behind_vouchs_back_is_read_instead_of_the_copy() 
     assert!(cleared.success());
     assert!(copy_of(&ss, &vouch, "p").is_some());
     vouch.run(&["token", "p"]).expect(3).leaks_nothing(&printed);
+    assert!(copy_of(&ss, &vouch, "p").is_none(), "the copy of a deleted record was kept");
+}
+
+/// The stamp attribute on `name`'s record, as `secret-tool search` shows it.
+fn stamp_of(ss: &SecretService, vouch: &Vouch, name: &str) -> String {
+    let out = Command::new("secret-tool")
+        .args(["search", "service", "vouch", "username", &vouch.entry_of(name)])
+        .env_clear()
+        .envs(ss.env())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    text.lines()
+        .find_map(|line| line.strip_prefix("attribute.vouch-seal = "))
+        .unwrap_or_else(|| panic!("no stamp on the record:\n{text}"))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn a_record_rewritten_in_place_keeping_its_attributes_is_read_instead_of_the_copy() {
+    // What an older vouch (SetSecret on the existing item) or Seahorse does: the secret
+    // changes, the attributes, the stamp among them, stay.
+    let (ss, provider, vouch) = setup();
+    let (access, _) = signed_in_on(&ss, &provider, &vouch, "p");
+    assert_eq!(token(&vouch, "p"), (access.clone(), false));
+    assert_eq!(token(&vouch, "p"), (access.clone(), true));
+    let stamp = stamp_of(&ss, &vouch, "p");
+    // Modification times are in seconds.
+    std::thread::sleep(Duration::from_millis(1100));
+    let (other, other_refresh) = provider.issue_grant("bob", "openid");
+    let replacement = crate::support::record(
+        &provider.issuer(),
+        &other,
+        &other_refresh,
+        crate::support::in_process::now() as i64 + 3600,
+    );
+    let mut store = Command::new("secret-tool")
+        .args([
+            "store",
+            "--label=rewritten",
+            "service",
+            "vouch",
+            "username",
+            &vouch.entry_of("p"),
+            "vouch-seal",
+            &stamp,
+        ])
+        .env_clear()
+        .envs(ss.env())
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    store.stdin.take().unwrap().write_all(&replacement).unwrap();
+    assert!(store.wait().unwrap().success());
+    assert_eq!(ss.count_items("vouch"), 1, "the record was not rewritten in place");
+    assert_eq!(stamp_of(&ss, &vouch, "p"), stamp, "the rewrite changed the stamp: this test proves nothing");
+    assert_eq!(
+        token(&vouch, "p"),
+        (other.clone(), false),
+        "the copy of the record before the rewrite was served"
+    );
+    assert_eq!(token(&vouch, "p"), (other, true));
 }
 
 #[test]

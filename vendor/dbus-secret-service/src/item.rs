@@ -118,6 +118,25 @@ impl<'a> Item<'a> {
         Ok(self.proxy().modified()?)
     }
 
+    /// The item's attributes and modification time (unix seconds), in one round trip
+    /// (`Properties.GetAll`) instead of two.
+    pub fn get_attributes_and_modified(&self) -> Result<(HashMap<String, String>, u64), Error> {
+        use dbus::blocking::stdintf::org_freedesktop_dbus::Properties;
+        let all = self.proxy().get_all("org.freedesktop.Secret.Item")?;
+        use dbus::arg::RefArg;
+        // A dictionary read off the bus is a generic container, iterated as key, value, ...
+        let mut attributes = HashMap::new();
+        let mut entries = all.get("Attributes").and_then(|v| v.0.as_iter()).ok_or(Error::NoResult)?;
+        while let (Some(key), Some(value)) = (entries.next(), entries.next()) {
+            let (Some(key), Some(value)) = (key.as_str(), value.as_str()) else {
+                return Err(Error::NoResult);
+            };
+            attributes.insert(key.to_string(), value.to_string());
+        }
+        let modified = all.get("Modified").and_then(|v| v.0.as_u64()).ok_or(Error::NoResult)?;
+        Ok((attributes, modified))
+    }
+
     /// Compare items to see if they refer to the same secret service object.
     pub fn equal_to(&self, other: &Item<'_>) -> Result<bool, Error> {
         Ok(self.path == other.path)
