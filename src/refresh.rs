@@ -66,14 +66,14 @@ pub fn usable_record(
     profile: &Profile,
     min_ttl: u64,
 ) -> Result<Record, Error> {
-    let copy = ctx.sealed_copy(&key.entry)?;
-    if let Lookup::Found(copy) = &copy
-        && key.owns(copy)
-        && !needs_refresh(copy, ctx.now(), min_ttl)
-    {
-        ctx.log(format_args!("store: secret-service, the sealed copy of '{}'", key.profile));
-        return Ok(copy.clone());
-    }
+    let now = ctx.now();
+    let copy = match ctx.sealed_copy(&key.entry)? {
+        Lookup::Found(copy) if key.owns(&copy) && !needs_refresh(&copy, now, min_ttl) => {
+            ctx.log(format_args!("store: secret-service, the sealed copy of '{}'", key.profile));
+            return Ok(*copy);
+        }
+        other => other,
+    };
     let store = ctx.store()?;
     let Some(record) = store.load(key)? else {
         // A copy may outlive a record deleted by another program: it is never served without

@@ -107,7 +107,7 @@ pub fn eligible(record: &Record) -> bool {
 #[derive(Debug)]
 pub enum Lookup {
     /// A copy that opened, of the record as it is now.
-    Found(Record),
+    Found(Box<Record>),
     /// No usable copy under this process's key (none, changed, stale, or no key yet): reading
     /// the record should write one.
     Absent,
@@ -129,7 +129,7 @@ pub struct Opened {
 
 /// What opening a copy gave.
 pub enum Opening {
-    Opened(Opened),
+    Opened(Box<Opened>),
     /// Sealed under another key.
     OtherKey,
     /// Not a copy this key opens for this entry (changed, moved, another format).
@@ -185,7 +185,7 @@ pub fn open(key: &SealingKey, entry: &str, sealed: &[u8]) -> Opening {
     }
     let head = &sealed[..PREFIX.len() + colon + 1];
     match open_body(key, entry, head, &rest[colon + 1..]) {
-        Some(opened) => Opening::Opened(opened),
+        Some(opened) => Opening::Opened(Box::new(opened)),
         None => Opening::Unusable,
     }
 }
@@ -252,7 +252,7 @@ mod tests {
 
     fn opened(opening: Opening) -> Option<Opened> {
         match opening {
-            Opening::Opened(opened) => Some(opened),
+            Opening::Opened(opened) => Some(*opened),
             _ => None,
         }
     }

@@ -37,7 +37,7 @@ impl Bus {
         let (attributes, modified) = record.get_attributes_and_modified()?;
         let current =
             attributes.get(sealed_copy::STAMP) == Some(&opened.stamp) && modified == opened.modified;
-        Ok(if current { Lookup::Found(opened.record) } else { Lookup::Absent })
+        Ok(if current { Lookup::Found(Box::new(opened.record)) } else { Lookup::Absent })
     }
 
     /// Stamp `entry`'s record, if it is there, with a stamp no copy holds: from then on no

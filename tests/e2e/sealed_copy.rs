@@ -280,3 +280,40 @@ fn the_helpers_are_served_from_the_copy_too() {
     assert!(kube.stderr.contains(FROM_COPY), "{}", kube.stderr);
     drop(ss);
 }
+
+/// Whether process `pid` is still running.
+fn alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[test]
+fn storms_of_readers_around_each_write_leave_one_token_and_the_service_running() {
+    let (ss, provider, vouch) = setup();
+    signed_in_on(&ss, &provider, &vouch, "p");
+    token(&vouch, "p");
+    for round in 0..8 {
+        // Every round starts from a token about to expire: one of the 32 refreshes, and writes
+        // the record and its copy while the others wait for it or read the copy.
+        expiring_soon_on(&ss, &vouch, "p");
+        let storm: Vec<_> = (0..32)
+            .map(|_| {
+                vouch.command(&["token", "p"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+            })
+            .collect();
+        let mut tokens = std::collections::BTreeSet::new();
+        for child in storm {
+            let out = child.wait_with_output().unwrap();
+            assert!(out.status.success(), "round {round}: {}", String::from_utf8_lossy(&out.stderr));
+            tokens.insert(String::from_utf8(out.stdout).unwrap());
+        }
+        assert_eq!(tokens.len(), 1, "round {round}: {tokens:?}");
+        assert!(alive(ss.keyring_pid()), "round {round}: gnome-keyring-daemon died");
+        let valid: Vec<_> =
+            (0..32).map(|_| vouch.command(&["token", "p"]).stdout(Stdio::null()).spawn().unwrap()).collect();
+        for mut child in valid {
+            assert!(child.wait().unwrap().success(), "round {round}");
+        }
+        assert!(alive(ss.keyring_pid()), "round {round}: gnome-keyring-daemon died");
+    }
+    assert_eq!(provider.token_requests("refresh_token").len(), 8);
+}

@@ -200,8 +200,16 @@ impl SecretService {
     /// access a locked item or collection, it will block indefinitely waiting for
     /// the user's response  See [connect_with_timeout] if you want
     /// different behavior.
+    ///
+    /// The service's `Collections` property is read before `OpenSession`, so that the service
+    /// has seen and answered this connection once before the session is negotiated (libsecret
+    /// starts with a `Properties.GetAll` too): gnome-keyring sets up its per-client record from
+    /// an idle callback, and an `OpenSession` it handles without that record aborts the whole
+    /// daemon (`gkd_secret_service_get_pkcs11_session: assertion 'client' failed`), which a
+    /// storm of short-lived clients opening sessions reproduces.
     pub fn connect(encryption: EncryptionType) -> Result<Self, Error> {
         let connection = Connection::new_session()?;
+        new_proxy(&connection, SS_DBUS_PATH).collections()?;
         let session = Session::new(new_proxy(&connection, SS_DBUS_PATH), encryption)?;
         Ok(SecretService {
             connection,
