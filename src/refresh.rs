@@ -79,7 +79,7 @@ pub fn usable_record(
         // A copy may outlive a record deleted by another program: it is never served without
         // its record, and goes now.
         if !matches!(copy, Lookup::NotKept) {
-            store.forget_copies(&key.entry);
+            let _ = store.forget_copies(&key.entry);
         }
         return Err(signed_out(key));
     };

@@ -221,6 +221,18 @@ pub fn sealing_key_or_new() -> Option<SealingKey> {
     sealing_key()
 }
 
+/// The tag of this boot ([`super::sealed_copy::boot_tag`]), from the kernel's boot id.
+/// Debug builds take `VOUCH_TEST_BOOT_ID` instead when it is set: the suite's only way to
+/// seal a copy "before a reboot".
+pub fn boot_tag() -> Option<String> {
+    #[cfg(debug_assertions)]
+    if let Ok(id) = std::env::var("VOUCH_TEST_BOOT_ID") {
+        return Some(super::sealed_copy::boot_tag(&id));
+    }
+    let id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    Some(super::sealed_copy::boot_tag(&id))
+}
+
 /// Whether this process can reach the user keyring, and if not, why, in words that name the
 /// likely cause (`vouch doctor`). Touches no key.
 pub fn reachability() -> std::result::Result<(), String> {

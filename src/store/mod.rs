@@ -257,13 +257,18 @@ impl SecretStore {
             return Err(Error::RecordTooLarge { store: self.kind.description(), size: bytes.len(), limit });
         }
         let size = bytes.len();
+        let started = std::time::Instant::now();
         // No copy may match the record once it changes: restamped first, so that a crash before
         // the new copy is written leaves none of what this write replaces. A store that does
-        // not answer in time would not take the write either.
+        // not answer would not take the write either; one that refuses the restamp loses the
+        // copies instead.
+        #[cfg(target_os = "linux")]
         if self.seals(entry) {
             let name = entry.to_string();
-            if self.on_copy_bus(move |bus| bus.invalidate(&name)).is_none() {
-                return Err(self.classify(profile, timed_out(self.timeout)));
+            match self.on_copy_bus(self.timeout, move |bus| bus.invalidate(&name)) {
+                CopyOutcome::Done => {}
+                CopyOutcome::NotAnswering => return Err(self.classify(profile, timed_out(self.timeout))),
+                CopyOutcome::Failed => self.forget_copies(entry)?,
             }
         }
         self.call(entry, move |e| e.set_secret(&bytes)).map_err(|err| match err {
@@ -272,7 +277,8 @@ impl SecretStore {
             }
             other => self.classify(profile, other),
         })?;
-        self.reseal(entry, record);
+        // In what is left of one store timeout: the copy is an optimisation, the write is done.
+        self.reseal_within(entry, record, self.timeout.saturating_sub(started.elapsed()));
         Ok(())
     }
 
@@ -287,49 +293,68 @@ impl SecretStore {
         sealing_key_or_new().is_some()
     }
 
-    /// Bring `entry`'s sealed copy in line with `record`, just written or just read under the
-    /// profile's lock ([`sealed_copy_bus::Bus::write`]). Best effort: the record is
-    /// authoritative, and a copy left behind no longer matches it. Creates the sealing key if
-    /// `@u` has none; without one, the copies go.
-    #[cfg(target_os = "linux")]
+    /// Bring `entry`'s sealed copy in line with `record`, read under the profile's lock
+    /// ([`sealed_copy_bus::Bus::write`]), within the store timeout.
     pub fn reseal(&self, entry: &str, record: &Record) {
-        if !self.seals(entry) {
+        self.reseal_within(entry, record, self.timeout);
+    }
+
+    /// [`SecretStore::reseal`] within `budget`. Best effort: the record is authoritative, and a
+    /// copy left behind no longer matches it. Creates the sealing key if `@u` has none; without
+    /// one, the copies go.
+    #[cfg(target_os = "linux")]
+    fn reseal_within(&self, entry: &str, record: &Record, budget: std::time::Duration) {
+        if !self.seals(entry) || budget.is_zero() {
             return;
         }
         let name = entry.to_string();
         let profile = name.split(['~', '#']).next().unwrap_or_default();
         let label = format!("{SEALED_LABEL_PREFIX}{profile}");
-        match sealing_key_or_new() {
-            Some(key) => {
+        match (sealing_key_or_new(), keyutils::boot_tag()) {
+            (Some(key), Some(boot)) => {
                 let record = record.clone();
-                self.on_copy_bus(move |bus| bus.write(&key, &name, &record, &label).map(|_| ()))
+                self.on_copy_bus(budget, move |bus| {
+                    bus.write(&key, &boot, &name, &record, &label).map(|_| ())
+                })
             }
-            None => self.on_copy_bus(move |bus| bus.delete(&name)),
+            _ => self.on_copy_bus(budget, move |bus| bus.delete(&name)),
         };
     }
 
-    /// Delete `entry`'s sealed copies, if this store keeps copies (best effort).
-    pub fn forget_copies(&self, entry: &str) {
+    #[cfg(not(target_os = "linux"))]
+    fn reseal_within(&self, _: &str, _: &Record, _: std::time::Duration) {}
+
+    /// Delete `entry`'s sealed copies, if this store keeps copies. Best effort, but a Secret
+    /// Service that does not answer is reported as such.
+    pub fn forget_copies(&self, entry: &str) -> Result<(), Error> {
         #[cfg(target_os = "linux")]
         if self.seals(entry) {
             let name = entry.to_string();
-            self.on_copy_bus(move |bus| bus.delete(&name));
+            if let CopyOutcome::NotAnswering = self.on_copy_bus(self.timeout, move |bus| bus.delete(&name)) {
+                return Err(self.classify(entry, timed_out(self.timeout)));
+            }
         }
+        let _ = entry;
+        Ok(())
     }
 
-    /// Run `op` on a `plain`-session connection of the sealed copy's own, within the store
-    /// timeout. `None` when it ran out of time; `Some(false)` when it failed.
+    /// Run `op` on a `plain`-session connection of the sealed copy's own, within `budget`; the
+    /// connection stops changing anything a little before the budget runs out, so nothing it
+    /// does lands after the caller stopped waiting.
     #[cfg(target_os = "linux")]
     fn on_copy_bus(
         &self,
-        op: impl FnOnce(&sealed_copy_bus::Bus) -> Result<(), dbus_secret_service::Error> + Send + 'static,
-    ) -> Option<bool> {
-        run_bounded(self.timeout, move || sealed_copy_bus::Bus::connect().and_then(|bus| op(&bus)).is_ok())
+        budget: std::time::Duration,
+        op: impl FnOnce(&sealed_copy_bus::Bus) -> Result<(), sealed_copy_bus::CopyError> + Send + 'static,
+    ) -> CopyOutcome {
+        let deadline = std::time::Instant::now() + budget.saturating_sub(budget / 10);
+        match run_bounded(budget, move || sealed_copy_bus::Bus::connect(deadline).and_then(|bus| op(&bus))) {
+            None => CopyOutcome::NotAnswering,
+            Some(Ok(())) => CopyOutcome::Done,
+            Some(Err(err)) if err.not_answering() => CopyOutcome::NotAnswering,
+            Some(Err(_)) => CopyOutcome::Failed,
+        }
     }
-
-    /// No platform but Linux keeps sealed copies.
-    #[cfg(not(target_os = "linux"))]
-    pub fn reseal(&self, _: &str, _: &Record) {}
 
     /// The names of every vouch entry in the store (orphan detection). Entries whose name
     /// cannot be read are left out.
@@ -377,8 +402,9 @@ impl SecretStore {
     /// items match it ([`SecretStore::duplicates`]), only vouch's are deleted: the others
     /// belong to another program.
     pub fn delete_entry(&self, entry: &str, profile: &str) -> Result<bool, Error> {
-        // The copy goes first (best effort: one left behind matches no record).
-        self.forget_copies(entry);
+        // The copies go first (a copy left behind matches no record, but a store that does not
+        // answer will not delete the record either).
+        self.forget_copies(entry).map_err(|_| self.classify(profile, timed_out(self.timeout)))?;
         match self.call(entry, |e| e.delete_credential()) {
             Ok(()) => Ok(true),
             Err(keyring_core::Error::NoEntry) => Ok(false),
@@ -487,6 +513,16 @@ fn label_of(entry: &Entry) -> Option<String> {
 #[cfg(not(target_os = "linux"))]
 fn label_of(_: &Entry) -> Option<String> {
     None
+}
+
+/// How a call on the sealed copy's connection ended.
+#[cfg(target_os = "linux")]
+enum CopyOutcome {
+    Done,
+    /// The Secret Service answered, but not with success (best effort: carry on).
+    Failed,
+    /// It did not answer in time.
+    NotAnswering,
 }
 
 /// The sealing key of sealed copies, created if there is none.

@@ -229,11 +229,15 @@ mod imp {
         // record makes one where the key can be made.
         let Some(key) = crate::store::keyutils::sealing_key() else { return Ok(Lookup::Absent) };
         let name = entry.to_string();
-        let read =
-            move || crate::store::sealed_copy_bus::Bus::connect().and_then(|bus| bus.read(&key, &name));
+        let boot = crate::store::keyutils::boot_tag();
+        let deadline = std::time::Instant::now() + timeout;
+        let read = move || {
+            crate::store::sealed_copy_bus::Bus::connect(deadline)
+                .and_then(|bus| bus.read(&key, boot.as_deref(), &name))
+        };
         match crate::store::run_bounded(timeout, read) {
             Some(Ok(lookup)) => Ok(lookup),
-            Some(Err(err)) if is_no_reply(&err) => Err(not_answering("it did not answer".to_string())),
+            Some(Err(err)) if err.not_answering() => Err(not_answering("it did not answer".to_string())),
             Some(Err(_)) => Ok(Lookup::Absent),
             None => Err(not_answering(format!("it did not answer within {} s", timeout.as_secs_f32()))),
         }

@@ -130,8 +130,10 @@ pub struct Opened {
 /// What opening a copy gave.
 pub enum Opening {
     Opened(Box<Opened>),
-    /// Sealed under another key.
-    OtherKey,
+    /// Sealed under another key, in the boot this tag names ([`boot_tag`] of the sealer).
+    OtherKey {
+        boot: String,
+    },
     /// Not a copy this key opens for this entry (changed, moved, another format).
     Unusable,
 }
@@ -144,18 +146,31 @@ fn key_id(key: &SealingKey) -> String {
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A non-secret tag of the boot `boot_id` (the kernel's `/proc/sys/kernel/random/boot_id`):
+/// sealing keys live until reboot, so a copy sealed under another key in another boot was
+/// sealed under a key that is gone, while one from this boot was sealed by a process with
+/// another user keyring.
+pub fn boot_tag(boot_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest =
+        Sha256::new().chain_update(b"vouch boot\0").chain_update(boot_id.trim().as_bytes()).finalize();
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The copy of `record` for `entry`, whose record item carries `stamp` and was last modified
-/// at `modified`, sealed with `key`: `vouch-sealed-1:KEYID:` and base64url of the nonce and
-/// the ciphertext. `None` when the record may not have a copy ([`eligible`]), the stamp is not
-/// one of [`new_stamp`]'s, or the CSPRNG fails.
+/// at `modified`, sealed with `key` in the boot tagged `boot`: `vouch-sealed-1:KEYID:BOOT:` and
+/// base64url of the nonce and the ciphertext. `None` when the record may not have a copy
+/// ([`eligible`]), the stamp is not one of [`new_stamp`]'s, or the CSPRNG fails.
 pub fn seal(
     key: &SealingKey,
+    boot: &str,
     entry: &str,
     stamp: &str,
     modified: u64,
     record: &Record,
 ) -> Option<Zeroizing<Vec<u8>>> {
-    if !eligible(record) || stamp.len() != STAMP_LEN || !stamp.bytes().all(|b| b.is_ascii_hexdigit()) {
+    let hex = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit());
+    if !eligible(record) || !hex(stamp, STAMP_LEN) || !hex(boot, 16) {
         return None;
     }
     let copy = Record { refresh_token: None, client_secret: None, ..record.clone() };
@@ -163,7 +178,7 @@ pub fn seal(
     plain.extend_from_slice(&copy.encode());
     let mut nonce = [0u8; 24];
     getrandom::fill(&mut nonce).ok()?;
-    let head = format!("{}{}:", String::from_utf8_lossy(PREFIX), key_id(key));
+    let head = format!("{}{}:{boot}:", String::from_utf8_lossy(PREFIX), key_id(key));
     let aad = associated_data(&head, entry);
     let cipher = XChaCha20Poly1305::new(key.expose().into());
     let sealed = cipher.encrypt(XNonce::from_slice(&nonce), Payload { msg: &plain, aad: &aad }).ok()?;
@@ -177,14 +192,18 @@ pub fn seal(
 /// Open the copy `sealed` of `entry` with `key`. The caller still checks that the record
 /// carries the stamp and modification time, whose it is, and whether it lasts long enough.
 pub fn open(key: &SealingKey, entry: &str, sealed: &[u8]) -> Opening {
+    // The head: PREFIX, 16 hex digits of key id, ':', 16 hex digits of boot tag, ':'.
     let Some(rest) = sealed.strip_prefix(PREFIX) else { return Opening::Unusable };
-    let Some(colon) = rest.iter().position(|&b| b == b':') else { return Opening::Unusable };
-    if rest[..colon] != *key_id(key).as_bytes() {
-        let named = colon == 16 && rest[..colon].iter().all(u8::is_ascii_hexdigit);
-        return if named { Opening::OtherKey } else { Opening::Unusable };
+    let field = |at: usize| rest.get(at..at + 16).filter(|f| f.iter().all(u8::is_ascii_hexdigit));
+    let (Some(id), Some(boot)) = (field(0), field(17)) else { return Opening::Unusable };
+    if rest.get(16) != Some(&b':') || rest.get(33) != Some(&b':') {
+        return Opening::Unusable;
     }
-    let head = &sealed[..PREFIX.len() + colon + 1];
-    match open_body(key, entry, head, &rest[colon + 1..]) {
+    if id != key_id(key).as_bytes() {
+        return Opening::OtherKey { boot: String::from_utf8_lossy(boot).into_owned() };
+    }
+    let head = &sealed[..PREFIX.len() + 34];
+    match open_body(key, entry, head, &rest[34..]) {
         Some(opened) => Opening::Opened(Box::new(opened)),
         None => Opening::Unusable,
     }
@@ -246,6 +265,8 @@ mod tests {
         }
     }
 
+    const BOOT: &str = "0123456789abcdef";
+
     fn key() -> SealingKey {
         SealingKey::generate().unwrap()
     }
@@ -261,9 +282,9 @@ mod tests {
     fn a_copy_opens_with_its_key_and_entry_and_holds_no_long_lived_secret() {
         let key = key();
         let stamp = new_stamp().unwrap();
-        let sealed = seal(&key, "work~abc", &stamp, 1_764_000_000, &record()).unwrap();
+        let sealed = seal(&key, BOOT, "work~abc", &stamp, 1_764_000_000, &record()).unwrap();
         let text = String::from_utf8(sealed.to_vec()).unwrap();
-        assert!(text.starts_with(&format!("vouch-sealed-1:{}:", key_id(&key))), "{text}");
+        assert!(text.starts_with(&format!("vouch-sealed-1:{}:{BOOT}:", key_id(&key))), "{text}");
         for secret in ["at-secret-value", "rt-secret-value", "cs-secret-value", "alice", "id.example", &stamp]
         {
             assert!(!text.contains(secret), "the sealed copy shows {secret}");
@@ -280,9 +301,9 @@ mod tests {
     #[test]
     fn another_entry_a_changed_byte_or_a_changed_head_does_not_open() {
         let key = key();
-        let sealed = seal(&key, "work~abc", &new_stamp().unwrap(), 1, &record()).unwrap();
+        let sealed = seal(&key, BOOT, "work~abc", &new_stamp().unwrap(), 1, &record()).unwrap();
         assert!(matches!(open(&key, "home~abc", &sealed), Opening::Unusable));
-        for at in [PREFIX.len() + 17, PREFIX.len() + 40, sealed.len() - 1] {
+        for at in [PREFIX.len() + 18, PREFIX.len() + 40, sealed.len() - 1] {
             let mut changed = sealed.to_vec();
             changed[at] = if changed[at] == b'A' { b'B' } else { b'A' };
             assert!(
@@ -294,7 +315,13 @@ mod tests {
         let mut other_version = sealed.to_vec();
         other_version[PREFIX.len() - 2] = b'2';
         assert!(matches!(open(&key, "work~abc", &other_version), Opening::Unusable));
-        assert!(matches!(open(&key, "work~abc", b"vouch-sealed-1:"), Opening::Unusable));
+        for short in [
+            &b"vouch-sealed-1:"[..],
+            b"vouch-sealed-1:0123456789abcdef:",
+            b"vouch-sealed-1:0123456789abcdef:0123456789abcdef",
+        ] {
+            assert!(matches!(open(&key, "work~abc", short), Opening::Unusable));
+        }
         assert!(
             matches!(open(&key, "work~abc", &record().encode()), Opening::Unusable),
             "a bare record is not a copy"
@@ -303,8 +330,11 @@ mod tests {
 
     #[test]
     fn a_copy_under_another_key_is_told_apart() {
-        let sealed = seal(&key(), "work~abc", &new_stamp().unwrap(), 1, &record()).unwrap();
-        assert!(matches!(open(&key(), "work~abc", &sealed), Opening::OtherKey));
+        let sealed = seal(&key(), BOOT, "work~abc", &new_stamp().unwrap(), 1, &record()).unwrap();
+        assert!(matches!(open(&key(), "work~abc", &sealed), Opening::OtherKey { boot } if boot == BOOT));
+        assert_eq!(boot_tag("abc\n"), boot_tag("abc"));
+        assert_ne!(boot_tag("abc"), boot_tag("abd"));
+        assert_eq!(boot_tag("x").len(), 16);
     }
 
     #[test]
@@ -315,7 +345,7 @@ mod tests {
         let unstamped = Record { issuer: None, ..record() };
         let bound = Record { dpop_key: Some(crate::secret::DpopKey::new("k")), ..record() };
         for record in [dead, empty, unstamped, bound] {
-            assert!(seal(&key, "work~abc", &new_stamp().unwrap(), 1, &record).is_none());
+            assert!(seal(&key, BOOT, "work~abc", &new_stamp().unwrap(), 1, &record).is_none());
         }
     }
 
@@ -324,12 +354,13 @@ mod tests {
         let key = key();
         let stamp = new_stamp().unwrap();
         assert_ne!(
-            *seal(&key, "w", &stamp, 1, &record()).unwrap(),
-            *seal(&key, "w", &stamp, 1, &record()).unwrap()
+            *seal(&key, BOOT, "w", &stamp, 1, &record()).unwrap(),
+            *seal(&key, BOOT, "w", &stamp, 1, &record()).unwrap()
         );
         assert_ne!(stamp, new_stamp().unwrap());
-        assert!(seal(&key, "w", "short", 1, &record()).is_none());
-        assert!(seal(&key, "w", &"z".repeat(32), 1, &record()).is_none());
+        assert!(seal(&key, BOOT, "w", "short", 1, &record()).is_none());
+        assert!(seal(&key, BOOT, "w", &"z".repeat(32), 1, &record()).is_none());
+        assert!(seal(&key, "not-a-boot-tag!!", "w", &stamp, 1, &record()).is_none());
     }
 
     #[test]

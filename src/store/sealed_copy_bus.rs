@@ -1,37 +1,78 @@
 //! The sealed copy's side of the Secret Service ([`super::sealed_copy`] has the format): its
 //! reads, writes and deletes, each over a connection of its own with a `plain` session.
 //!
-//! These calls never unlock anything and never prompt: an item in a locked collection is
+//! These calls never unlock anything and never prompt (the connection's prompt timeout is
+//! zero, so a call that would need a prompt fails instead): an item in a locked collection is
 //! treated as absent (a locked copy is ignored; a locked record means no copy is served, and
 //! the record's own read then reports the lock). Copies are created in the record's own
 //! collection, whichever that is. Every write and delete here is best effort: the record is
 //! authoritative, and a copy that could not be brought in line is one that no longer matches
 //! its record's stamp or modification time, so it is never served.
+//!
+//! A connection carries a deadline, checked before every call that changes something: a
+//! caller that gave up waiting (and released the profile's lock) must not find this
+//! connection still writing after it.
 
 use super::sealed_copy::{self, Lookup, Opening, SealingKey};
 use crate::record::Record;
 use dbus_secret_service::{Collection, EncryptionType, Error, Item, Path, SecretService};
 use std::collections::HashMap;
+use std::time::Instant;
 
-/// A connection to the Secret Service with a `plain` session.
-pub struct Bus(SecretService);
+/// Why a call on the copy's connection did not complete.
+#[derive(Debug)]
+pub enum CopyError {
+    /// The Secret Service's answer (or refusal).
+    Bus(Error),
+    /// The deadline passed before a call that would change something.
+    OutOfTime,
+}
+
+impl From<Error> for CopyError {
+    fn from(err: Error) -> Self {
+        CopyError::Bus(err)
+    }
+}
+
+impl CopyError {
+    /// Whether the Secret Service did not answer in time (as opposed to answering "no").
+    pub fn not_answering(&self) -> bool {
+        match self {
+            CopyError::OutOfTime => true,
+            CopyError::Bus(err) => super::is_no_reply(err),
+        }
+    }
+}
+
+/// A connection to the Secret Service with a `plain` session and a deadline.
+pub struct Bus {
+    ss: SecretService,
+    deadline: Instant,
+}
+
+type Result<T> = std::result::Result<T, CopyError>;
 
 impl Bus {
-    pub fn connect() -> Result<Bus, Error> {
-        SecretService::connect(EncryptionType::Plain).map(Bus)
+    pub fn connect(deadline: Instant) -> Result<Bus> {
+        let ss = SecretService::connect_with_max_prompt_timeout(EncryptionType::Plain, 0)?;
+        Ok(Bus { ss, deadline })
     }
 
     /// `entry`'s record from its copy, if the copy opens with `key` and the record it copies
     /// is in the store once, unlocked, with the copy's stamp and modification time. Four calls:
     /// `SearchItems` and `GetSecret` for the copy, `SearchItems` and `Properties.GetAll` for
-    /// the record.
-    pub fn read(&self, key: &SealingKey, entry: &str) -> Result<Lookup, Error> {
+    /// the record. A copy sealed under another key is [`Lookup::OtherKey`] when it was sealed
+    /// in this boot (`boot`: [`sealed_copy::boot_tag`]), else [`Lookup::Absent`]: its key died
+    /// with the boot, and reading the record should replace it.
+    pub fn read(&self, key: &SealingKey, boot: Option<&str>, entry: &str) -> Result<Lookup> {
         let Some(copy) = self.only_unlocked_copy(entry)? else { return Ok(Lookup::Absent) };
         let sealed = zeroize::Zeroizing::new(copy.get_secret()?);
         let opened = match sealed_copy::open(key, entry, &sealed) {
             Opening::Opened(opened) => opened,
-            Opening::OtherKey => return Ok(Lookup::OtherKey),
-            Opening::Unusable => return Ok(Lookup::Absent),
+            Opening::OtherKey { boot: sealed_in } if boot == Some(sealed_in.as_str()) => {
+                return Ok(Lookup::OtherKey);
+            }
+            Opening::OtherKey { .. } | Opening::Unusable => return Ok(Lookup::Absent),
         };
         let Some(record) = self.record_item(entry)? else { return Ok(Lookup::Absent) };
         let (attributes, modified) = record.get_attributes_and_modified()?;
@@ -43,55 +84,75 @@ impl Bus {
     /// Stamp `entry`'s record, if it is there, with a stamp no copy holds: from then on no
     /// copy matches it. Done before the record is rewritten, so that a crash before its new
     /// copy is written leaves no copy of what the write replaced.
-    pub fn invalidate(&self, entry: &str) -> Result<(), Error> {
+    pub fn invalidate(&self, entry: &str) -> Result<()> {
         match self.record_item(entry)? {
-            Some(record) => restamp(&record, &new_stamp()?).map(|_| ()),
+            Some(record) => self.restamp(&record, &new_stamp()?).map(|_| ()),
             None => Ok(()),
         }
     }
 
-    /// Write `entry`'s copy of `record` (just written or read under the profile's lock): a new
+    /// Write `entry`'s copy of `record` (just written, or read under the profile's lock): a new
     /// stamp on the record, then the copy sealed with it and the record's modification time,
-    /// in the record's collection, replacing every other copy this connection can see. Returns
-    /// whether a copy was written; `record` that may not have one ([`sealed_copy::eligible`])
-    /// has its old copies deleted instead.
-    pub fn write(&self, key: &SealingKey, entry: &str, record: &Record, label: &str) -> Result<bool, Error> {
+    /// created in the record's collection in place of the copy there, and every other copy this
+    /// connection can see deleted. Read back last: if the record's stamp or modification time
+    /// moved meanwhile, the new copy goes again. Returns whether a copy was written; a record
+    /// that may not have one ([`sealed_copy::eligible`]) has its copies deleted instead.
+    pub fn write(
+        &self,
+        key: &SealingKey,
+        boot: &str,
+        entry: &str,
+        record: &Record,
+        label: &str,
+    ) -> Result<bool> {
         let Some(item) = self.record_item(entry)? else {
             self.delete(entry)?;
             return Ok(false);
         };
-        if !sealed_copy::eligible(record) {
-            restamp(&item, &new_stamp()?)?;
-            self.delete(entry)?;
-            return Ok(false);
-        }
         let stamp = new_stamp()?;
-        let modified = restamp(&item, &stamp)?;
-        let Some(sealed) = sealed_copy::seal(key, entry, &stamp, modified, record) else {
+        let modified = self.restamp(&item, &stamp)?;
+        let Some(sealed) = sealed_copy::seal(key, boot, entry, &stamp, modified, record) else {
             self.delete(entry)?;
             return Ok(false);
         };
-        self.delete(entry)?;
-        let collection = Collection::new(&self.0, collection_of(&item)?);
+        self.in_time()?;
+        let collection = Collection::new(&self.ss, collection_of(&item)?);
         let attributes = HashMap::from([("service", sealed_copy::SERVICE), ("username", entry)]);
-        collection.create_item(label, attributes, &sealed, true, "text/plain")?;
+        let created = collection.create_item(label, attributes, &sealed, true, "text/plain")?;
+        for other in self.copies(entry)?.unlocked {
+            if other.path != created.path {
+                self.in_time()?;
+                other.delete()?;
+            }
+        }
+        let (attributes, now) = item.get_attributes_and_modified()?;
+        if attributes.get(sealed_copy::STAMP) != Some(&stamp) || now != modified {
+            // Another writer moved the record on: this copy would match nothing, and goes.
+            created.delete()?;
+            return Ok(false);
+        }
         Ok(true)
     }
 
     /// Delete every copy of `entry` in an unlocked collection.
-    pub fn delete(&self, entry: &str) -> Result<(), Error> {
+    pub fn delete(&self, entry: &str) -> Result<()> {
         for copy in self.copies(entry)?.unlocked {
+            self.in_time()?;
             copy.delete()?;
         }
         Ok(())
     }
 
-    fn copies(&self, entry: &str) -> Result<dbus_secret_service::SearchItemsResult<Item<'_>>, Error> {
-        self.0.search_items(HashMap::from([("service", sealed_copy::SERVICE), ("username", entry)]))
+    fn in_time(&self) -> Result<()> {
+        if Instant::now() < self.deadline { Ok(()) } else { Err(CopyError::OutOfTime) }
+    }
+
+    fn copies(&self, entry: &str) -> Result<dbus_secret_service::SearchItemsResult<Item<'_>>> {
+        Ok(self.ss.search_items(HashMap::from([("service", sealed_copy::SERVICE), ("username", entry)]))?)
     }
 
     /// The one unlocked copy of `entry`; `None` when there is none or several.
-    fn only_unlocked_copy(&self, entry: &str) -> Result<Option<Item<'_>>, Error> {
+    fn only_unlocked_copy(&self, entry: &str) -> Result<Option<Item<'_>>> {
         let found = self.copies(entry)?;
         Ok(if found.unlocked.len() == 1 { found.unlocked.into_iter().next() } else { None })
     }
@@ -99,30 +160,33 @@ impl Bus {
     /// `entry`'s record item, if it is the only item with its attributes and it is unlocked.
     /// Another program's item with the same attributes makes the entry ambiguous, and a
     /// locked one is not readable: both are for the record's own read to report.
-    fn record_item(&self, entry: &str) -> Result<Option<Item<'_>>, Error> {
-        let found = self.0.search_items(HashMap::from([("service", super::SERVICE), ("username", entry)]))?;
+    fn record_item(&self, entry: &str) -> Result<Option<Item<'_>>> {
+        let found =
+            self.ss.search_items(HashMap::from([("service", super::SERVICE), ("username", entry)]))?;
         let single = found.locked.is_empty() && found.unlocked.len() == 1;
         Ok(if single { found.unlocked.into_iter().next() } else { None })
     }
+
+    /// Set `item`'s stamp attribute, keeping its other attributes; returns its modification
+    /// time afterwards.
+    fn restamp(&self, item: &Item<'_>, stamp: &str) -> Result<u64> {
+        let (attributes, _) = item.get_attributes_and_modified()?;
+        let mut updated: HashMap<&str, &str> =
+            attributes.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        updated.insert(sealed_copy::STAMP, stamp);
+        self.in_time()?;
+        item.set_attributes(updated)?;
+        Ok(item.get_modified()?)
+    }
 }
 
-/// Set `item`'s stamp attribute, keeping its other attributes; returns its modification time
-/// afterwards.
-fn restamp(item: &Item<'_>, stamp: &str) -> Result<u64, Error> {
-    let (attributes, _) = item.get_attributes_and_modified()?;
-    let mut updated: HashMap<&str, &str> = attributes.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    updated.insert(sealed_copy::STAMP, stamp);
-    item.set_attributes(updated)?;
-    item.get_modified()
-}
-
-fn new_stamp() -> Result<String, Error> {
-    sealed_copy::new_stamp().ok_or(Error::NoResult)
+fn new_stamp() -> Result<String> {
+    sealed_copy::new_stamp().ok_or(CopyError::Bus(Error::NoResult))
 }
 
 /// The collection an item is in: its object path without the last element.
-fn collection_of(item: &Item<'_>) -> Result<Path<'static>, Error> {
+fn collection_of(item: &Item<'_>) -> Result<Path<'static>> {
     let path = item.path.to_string();
     let parent = path.rsplit_once('/').map(|(parent, _)| parent.to_string()).ok_or(Error::NoResult)?;
-    Path::new(parent).map_err(|_| Error::NoResult)
+    Ok(Path::new(parent).map_err(|_| Error::NoResult)?)
 }

@@ -17,6 +17,15 @@ const GOOD: &str = "canary-sealed-access-token-5d1e";
 /// What `-v` says when the token came from the copy.
 const FROM_COPY: &str = "the sealed copy of";
 
+/// The sealing key lives in this user's `@u`, shared by every test process: the tests that
+/// replace or remove it run one at a time with the others of this file, which watch for the
+/// copy being used.
+static SEALING_KEY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    SEALING_KEY.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn setup() -> (SecretService, FakeProvider, Vouch) {
     let ss = SecretService::start();
     let provider = FakeProvider::start();
@@ -83,6 +92,7 @@ fn shows(capture: &str, secret: &str) -> bool {
 
 #[test]
 fn token_is_read_over_a_plain_session_and_no_token_crosses_the_bus() {
+    let _key = one_at_a_time();
     let (ss, provider, vouch) = setup();
     vouch.login_with_token("p", &provider.issuer(), GOOD).expect(0);
     let copy = copy_of(&ss, &vouch, "p").expect("login wrote a sealed copy");
@@ -104,6 +114,7 @@ fn token_is_read_over_a_plain_session_and_no_token_crosses_the_bus() {
 
 #[test]
 fn the_copy_follows_refresh_and_logout_and_never_holds_the_refresh_token() {
+    let _key = one_at_a_time();
     let (ss, provider, vouch) = setup();
     let (access, refresh) = signed_in_on(&ss, &provider, &vouch, "p");
     // Planted by hand: no copy yet, so the record is read, and a copy written.
@@ -142,6 +153,7 @@ fn the_copy_follows_refresh_and_logout_and_never_holds_the_refresh_token() {
 
 #[test]
 fn a_record_changed_or_deleted_behind_vouchs_back_is_read_instead_of_the_copy() {
+    let _key = one_at_a_time();
     let (ss, provider, vouch) = setup();
     let (access, _) = signed_in_on(&ss, &provider, &vouch, "p");
     assert_eq!(token(&vouch, "p"), (access.clone(), false));
@@ -187,6 +199,7 @@ fn stamp_of(ss: &SecretService, vouch: &Vouch, name: &str) -> String {
 
 #[test]
 fn a_record_rewritten_in_place_keeping_its_attributes_is_read_instead_of_the_copy() {
+    let _key = one_at_a_time();
     // What an older vouch (SetSecret on the existing item) or Seahorse does: the secret
     // changes, the attributes, the stamp among them, stay.
     let (ss, provider, vouch) = setup();
@@ -234,6 +247,7 @@ fn a_record_rewritten_in_place_keeping_its_attributes_is_read_instead_of_the_cop
 
 #[test]
 fn a_copy_moved_to_another_profile_or_changed_is_not_used() {
+    let _key = one_at_a_time();
     let (ss, provider, vouch) = setup();
     let (a, _) = signed_in_on(&ss, &provider, &vouch, "a");
     let (b, _) = signed_in_on(&ss, &provider, &vouch, "b");
@@ -257,6 +271,7 @@ fn a_copy_moved_to_another_profile_or_changed_is_not_used() {
 
 #[test]
 fn a_locked_collection_is_exit_6_even_with_a_copy() {
+    let _key = one_at_a_time();
     let (ss, provider, vouch) = setup();
     vouch.login_with_token("p", &provider.issuer(), GOOD).expect(0);
     assert_eq!(token(&vouch, "p"), (GOOD.to_string(), true));
@@ -268,6 +283,7 @@ fn a_locked_collection_is_exit_6_even_with_a_copy() {
 
 #[test]
 fn the_helpers_are_served_from_the_copy_too() {
+    let _key = one_at_a_time();
     let (ss, provider, mut vouch) = setup();
     vouch.login_with_token("p", &provider.issuer(), GOOD).expect(0);
     vouch.set_env(
@@ -288,6 +304,7 @@ fn alive(pid: u32) -> bool {
 
 #[test]
 fn storms_of_readers_around_each_write_leave_one_token_and_the_service_running() {
+    let _key = one_at_a_time();
     let (ss, provider, vouch) = setup();
     signed_in_on(&ss, &provider, &vouch, "p");
     token(&vouch, "p");
@@ -316,4 +333,61 @@ fn storms_of_readers_around_each_write_leave_one_token_and_the_service_running()
         assert!(alive(ss.keyring_pid()), "round {round}: gnome-keyring-daemon died");
     }
     assert_eq!(provider.token_requests("refresh_token").len(), 8);
+}
+
+/// The id of the sealing key in `@u`, if there is one.
+fn sealing_key_id() -> Option<String> {
+    let out =
+        Command::new("keyctl").args(["search", "@u", "user", "keyring:key@vouch-sealed"]).output().unwrap();
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+#[test]
+fn after_a_reboot_every_profile_rebuilds_its_copy_and_another_live_key_is_left_alone() {
+    let _key = one_at_a_time();
+    let (ss, provider, mut vouch) = setup();
+    vouch.set_env("VOUCH_TEST_BOOT_ID", "boot-before");
+    let (a, _) = signed_in_on(&ss, &provider, &vouch, "a");
+    let (b, _) = signed_in_on(&ss, &provider, &vouch, "b");
+    token(&vouch, "a");
+    token(&vouch, "b");
+    assert_eq!((token(&vouch, "a"), token(&vouch, "b")), ((a.clone(), true), (b.clone(), true)));
+
+    // Another process with a user keyring of its own (a container on the same bus) made a key:
+    // in the same boot, the copies sealed under ours are its to leave alone, not to rewrite.
+    let ours = sealing_key_id().expect("a sealing key in @u");
+    Command::new("keyctl").args(["invalidate", &ours]).status().unwrap();
+    let theirs = {
+        let mut add = Command::new("keyctl")
+            .args(["padd", "user", "keyring:key@vouch-sealed", "@u"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        add.stdin.take().unwrap().write_all(&[0x5a; 32]).unwrap();
+        String::from_utf8(add.wait_with_output().unwrap().stdout).unwrap().trim().to_string()
+    };
+    assert!(Command::new("keyctl").args(["setperm", &theirs, "0x3f3f0000"]).status().unwrap().success());
+    let before = copy_of(&ss, &vouch, "a").unwrap();
+    assert_eq!(token(&vouch, "a"), (a.clone(), false));
+    assert_eq!(
+        copy_of(&ss, &vouch, "a").unwrap(),
+        before,
+        "a copy under a live key of this boot was rewritten"
+    );
+
+    // A reboot: the key is gone and the boot is another. Each profile's first read rebuilds its
+    // copy under the new key, whichever created it.
+    if let Some(theirs) = sealing_key_id() {
+        Command::new("keyctl").args(["invalidate", &theirs]).status().unwrap();
+    }
+    vouch.set_env("VOUCH_TEST_BOOT_ID", "boot-after");
+    assert_eq!(token(&vouch, "a"), (a.clone(), false));
+    assert_eq!(token(&vouch, "b"), (b.clone(), false), "b's copy under the dead key was served");
+    assert_eq!(
+        (token(&vouch, "a"), token(&vouch, "b")),
+        ((a, true), (b, true)),
+        "the copies were not rebuilt"
+    );
 }
