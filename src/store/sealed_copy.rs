@@ -16,17 +16,17 @@
 //!   profile's entry does not open. The item is read over a `plain` session: the bus, and any
 //!   capture of it, carries only ciphertext under a key it never saw, which is more than the
 //!   encrypted session gives (an unauthenticated 1024-bit exchange and unauthenticated CBC).
-//! - **where it lives**: the same collection as the record, service [`SERVICE`], user the
-//!   entry name. A locked collection hides it like the record ([`SecretStore`] reads nothing
-//!   from a locked item), and a logout from any environment deletes it with the record.
-//! - **what is authoritative**: the record. The copy is disposable: a missing key (after a
+//! - **where it lives**: the record's collection, service [`SERVICE`], user the entry name. A
+//!   locked collection hides it like the record, and a logout deletes it with the record; a copy
+//!   that could not be deleted matches no record and is never served.
+//! - **what is authoritative**: the record. A copy is served only while the record carries the
+//!   copy's [`STAMP`] and modification time. The copy is disposable: a missing key (after a
 //!   reboot, or in a process that cannot reach `@u`), a missing, foreign, tampered or expiring
 //!   copy all fall back to reading the record over the encrypted session, which then writes a
-//!   fresh copy under the profile's lock.
+//!   fresh copy under the profile's lock (unless the copy was sealed under another process's
+//!   live key, see [`Lookup::OtherKey`]).
 //!
 //! This module owns the format and the sealing; it never touches a store.
-//!
-//! [`SecretStore`]: crate::store::SecretStore
 
 use crate::record::Record;
 use base64::Engine as _;

@@ -108,6 +108,19 @@ fn token_is_read_over_a_plain_session_and_no_token_crosses_the_bus() {
     assert!(!capture.contains("dh-ietf1024"), "vouch token still paid for a Diffie-Hellman:\n{capture}");
     assert!(capture.contains("GetSecret"), "{capture}");
     assert!(!shows(&capture, GOOD), "the access token crossed the bus in the clear:\n{capture}");
+    // The round trips: the bus's Hello, the service's Collections (before OpenSession: see
+    // docs/secret-service-session.md, "gnome-keyring's abort"), the session, the copy, the
+    // record's stamp.
+    let calls: Vec<&str> = capture
+        .lines()
+        .filter(|line| line.starts_with("method call"))
+        .filter_map(|line| line.split("member=").nth(1))
+        .collect();
+    assert_eq!(
+        calls,
+        ["Hello", "Get", "OpenSession", "SearchItems", "GetSecret", "SearchItems", "GetAll"],
+        "{capture}"
+    );
     // The provider was asked nothing.
     assert_eq!(provider.count("/userinfo"), 1, "only the login's confirmation");
 }
