@@ -9,11 +9,7 @@ use std::time::Duration;
 const GOOD: &str = "canary-good-access-token-7f3a9c";
 
 fn setup() -> (SecretService, FakeProvider, Vouch) {
-    let ss = SecretService::start();
-    let provider = FakeProvider::start();
-    provider.add_access_token(GOOD, "alice");
-    let vouch = Vouch::new("auto", ss.env());
-    (ss, provider, vouch)
+    crate::support::secret_service_with_provider(GOOD)
 }
 
 #[test]

@@ -27,11 +27,7 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
 }
 
 fn setup() -> (SecretService, FakeProvider, Vouch) {
-    let ss = SecretService::start();
-    let provider = FakeProvider::start();
-    provider.add_access_token(GOOD, "alice");
-    let vouch = Vouch::new("auto", ss.env());
-    (ss, provider, vouch)
+    crate::support::secret_service_with_provider(GOOD)
 }
 
 /// The sealed copy of `name`'s record as the store holds it, if there is one.

@@ -445,6 +445,18 @@ pub fn signed_in_on(
     (access, refresh)
 }
 
+/// A private Secret Service, a fake provider that accepts `token` as alice's access token, and
+/// a `vouch` on `--store auto` that uses both.
+pub fn secret_service_with_provider(
+    token: &str,
+) -> (secret_service::SecretService, fake_provider::FakeProvider, Vouch) {
+    let ss = secret_service::SecretService::start();
+    let provider = fake_provider::FakeProvider::start();
+    provider.add_access_token(token, "alice");
+    let vouch = Vouch::new("auto", ss.env());
+    (ss, provider, vouch)
+}
+
 /// The record of `vouch`'s profile `name` on the Secret Service `ss`, as JSON.
 pub fn stored_on(ss: &secret_service::SecretService, vouch: &Vouch, name: &str) -> serde_json::Value {
     serde_json::from_slice(&ss.lookup("vouch", &vouch.entry_of(name)).expect("a stored record"))
