@@ -229,11 +229,10 @@ mod imp {
         // record makes one where the key can be made.
         let Some(key) = crate::store::keyutils::sealing_key() else { return Ok(Lookup::Absent) };
         let name = entry.to_string();
-        let boot = crate::store::keyutils::boot_tag();
         let deadline = std::time::Instant::now() + timeout;
         let read = move || {
             crate::store::sealed_copy_bus::Bus::connect(deadline)
-                .and_then(|bus| bus.read(&key, boot.as_deref(), &name))
+                .and_then(|bus| bus.read(&key, crate::store::keyutils::boot_tag, &name))
         };
         match crate::store::run_bounded(timeout, read) {
             Some(Ok(lookup)) => Ok(lookup),

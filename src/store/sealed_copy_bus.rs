@@ -62,14 +62,19 @@ impl Bus {
     /// is in the store once, unlocked, with the copy's stamp and modification time. Four calls:
     /// `SearchItems` and `GetSecret` for the copy, `SearchItems` and `Properties.GetAll` for
     /// the record. A copy sealed under another key is [`Lookup::OtherKey`] when it was sealed
-    /// in this boot (`boot`: [`sealed_copy::boot_tag`]), else [`Lookup::Absent`]: its key died
-    /// with the boot, and reading the record should replace it.
-    pub fn read(&self, key: &SealingKey, boot: Option<&str>, entry: &str) -> Result<Lookup> {
+    /// in this boot (`boot` gives this boot's [`sealed_copy::boot_tag`], asked only then), else
+    /// [`Lookup::Absent`]: its key died with the boot, and reading the record should replace it.
+    pub fn read(
+        &self,
+        key: &SealingKey,
+        boot: impl FnOnce() -> Option<String>,
+        entry: &str,
+    ) -> Result<Lookup> {
         let Some(copy) = self.only_unlocked_copy(entry)? else { return Ok(Lookup::Absent) };
         let sealed = zeroize::Zeroizing::new(copy.get_secret()?);
         let opened = match sealed_copy::open(key, entry, &sealed) {
             Opening::Opened(opened) => opened,
-            Opening::OtherKey { boot: sealed_in } if boot == Some(sealed_in.as_str()) => {
+            Opening::OtherKey { boot: sealed_in } if boot().as_deref() == Some(sealed_in.as_str()) => {
                 return Ok(Lookup::OtherKey);
             }
             Opening::OtherKey { .. } | Opening::Unusable => return Ok(Lookup::Absent),
