@@ -77,9 +77,11 @@ pub fn usable_record(
     let store = ctx.store()?;
     let Some(record) = store.load(key)? else {
         // A copy may outlive a record deleted by another program: it is never served without
-        // its record, and goes now.
-        if !matches!(copy, Lookup::NotKept) {
-            let _ = store.forget_copies(&key.entry);
+        // its record, and goes now (unless a login is writing one right now).
+        if !matches!(copy, Lookup::NotKept)
+            && let Some(_lock) = lock_if_free(ctx, key)
+        {
+            store.forget_copies(&key.entry);
         }
         return Err(signed_out(key));
     };
@@ -87,8 +89,14 @@ pub fn usable_record(
         return Err(dead(key));
     }
     if !needs_refresh(&record, ctx.now(), min_ttl) {
-        if matches!(copy, Lookup::Absent) && crate::store::sealed_copy::eligible(&record) {
-            reseal(ctx, key, &record);
+        if let Lookup::Absent(Some(seen)) = &copy
+            && crate::store::sealed_copy::eligible(&record)
+            && store.can_seal()
+            && let Some(_lock) = lock_if_free(ctx, key)
+        {
+            // The record was seen before it was read: the copy is written only if it still
+            // shows the same, so nothing rewritten since gets a copy of what was read.
+            store.reseal(&key.entry, &record, seen);
         }
         return Ok(record);
     }
@@ -99,25 +107,12 @@ pub fn usable_record(
     refresh(ctx, key, profile, Some(record.generation))
 }
 
-/// Write the sealed copy of `record`, just read without the lock, when its store keeps copies
-/// ([`crate::store::sealed_copy`]): the next read is then served from it. Only if the lock is
-/// free right now, and only if the record is still the one read: a logout or refresh that holds
-/// the lock writes or deletes the copy itself, and must not find a copy of what it replaced
-/// reappear after it.
-fn reseal(ctx: &mut Context, key: &EntryKey, record: &Record) {
-    let Ok(store) = ctx.store() else { return };
-    if !store.seals(&key.entry) || !store.can_seal() {
-        return;
-    }
-    let Ok(state_dir) = ctx.state_dir() else { return };
-    let Ok(_lock) = ProfileLock::acquire(&state_dir, &store.lock_name(key), std::time::Duration::ZERO) else {
-        return;
-    };
-    if let Ok(Some(current)) = store.load(key)
-        && current.generation == record.generation
-    {
-        store.reseal(&key.entry, &current);
-    }
+/// `key`'s lock, if no other process holds it right now: for the sealed copy's upkeep on the
+/// read path, which a logout, login or refresh under way does itself.
+fn lock_if_free(ctx: &mut Context, key: &EntryKey) -> Option<ProfileLock> {
+    let store = ctx.store().ok()?;
+    let state_dir = ctx.state_dir().ok()?;
+    ProfileLock::acquire(&state_dir, &store.lock_name(key), std::time::Duration::ZERO).ok()
 }
 
 /// Refresh `key` under its lock. `seen` is the generation this process read before deciding

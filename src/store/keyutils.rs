@@ -207,9 +207,11 @@ pub fn sealing_key() -> Option<SealingKey> {
     SealingKey::from_bytes(&Zeroizing::new(read_exact_size(key).ok()?))
 }
 
-/// The sealing key, created (from the OS CSPRNG) if `@u` has none. It is read back after it is
-/// written, so processes racing to create one end up using the same one. `None` when the user
-/// keyring cannot be reached or written: then nothing is sealed.
+/// The sealing key, created (from the OS CSPRNG) if `@u` has none, and read back after it is
+/// written, so that processes creating one at nearly the same time mostly end up with the same;
+/// one whose key another displaced in between seals under a dead key until its profile's next
+/// write (docs/secret-service-session.md, "What is left"). `None` when the user keyring cannot
+/// be reached or written: then nothing is sealed.
 pub fn sealing_key_or_new() -> Option<SealingKey> {
     if let Some(key) = sealing_key() {
         return Some(key);

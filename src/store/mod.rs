@@ -259,18 +259,23 @@ impl SecretStore {
         let size = bytes.len();
         let started = std::time::Instant::now();
         // No copy may match the record once it changes: restamped first, so that a crash before
-        // the new copy is written leaves none of what this write replaces. A store that does
-        // not answer would not take the write either; one that refuses the restamp loses the
-        // copies instead.
+        // the new copy is written leaves none of what this write replaces. A Secret Service that
+        // does not answer would not take the write either; any other failure only costs the
+        // copies (deleted if it can be done, and no new one).
         #[cfg(target_os = "linux")]
-        if self.seals(entry) {
+        let expected = if self.seals(entry) {
             let name = entry.to_string();
             match self.on_copy_bus(self.timeout, move |bus| bus.invalidate(&name)) {
-                CopyOutcome::Done => {}
+                CopyOutcome::Done(seen) => Some(seen),
                 CopyOutcome::NotAnswering => return Err(self.classify(profile, timed_out(self.timeout))),
-                CopyOutcome::Failed => self.forget_copies(entry)?,
+                CopyOutcome::Failed => {
+                    self.forget_copies(entry);
+                    None
+                }
             }
-        }
+        } else {
+            None
+        };
         self.call(entry, move |e| e.set_secret(&bytes)).map_err(|err| match err {
             keyring_core::Error::TooLong(_, limit) => {
                 Error::RecordTooLarge { store: self.kind.description(), size, limit: limit as usize }
@@ -278,7 +283,11 @@ impl SecretStore {
             other => self.classify(profile, other),
         })?;
         // In what is left of one store timeout: the copy is an optimisation, the write is done.
-        self.reseal_within(entry, record, self.timeout.saturating_sub(started.elapsed()));
+        #[cfg(target_os = "linux")]
+        if let Some(expected) = expected {
+            self.reseal_within(entry, record, &expected, self.timeout.saturating_sub(started.elapsed()));
+        }
+        let _ = started;
         Ok(())
     }
 
@@ -293,17 +302,26 @@ impl SecretStore {
         sealing_key_or_new().is_some()
     }
 
-    /// Bring `entry`'s sealed copy in line with `record`, read under the profile's lock
-    /// ([`sealed_copy_bus::Bus::write`]), within the store timeout.
-    pub fn reseal(&self, entry: &str, record: &Record) {
-        self.reseal_within(entry, record, self.timeout);
+    /// Write `entry`'s sealed copy of `record`, read under the profile's lock after the record
+    /// item was `seen` as it was ([`sealed_copy_bus::Bus::write`]), within the store timeout.
+    pub fn reseal(&self, entry: &str, record: &Record, seen: &sealed_copy::Seen) {
+        #[cfg(target_os = "linux")]
+        self.reseal_within(entry, record, seen, self.timeout);
+        #[cfg(not(target_os = "linux"))]
+        let _ = (entry, record, seen);
     }
 
     /// [`SecretStore::reseal`] within `budget`. Best effort: the record is authoritative, and a
     /// copy left behind no longer matches it. Creates the sealing key if `@u` has none; without
     /// one, the copies go.
     #[cfg(target_os = "linux")]
-    fn reseal_within(&self, entry: &str, record: &Record, budget: std::time::Duration) {
+    fn reseal_within(
+        &self,
+        entry: &str,
+        record: &Record,
+        expected: &sealed_copy::Seen,
+        budget: std::time::Duration,
+    ) {
         if !self.seals(entry) || budget.is_zero() {
             return;
         }
@@ -312,45 +330,43 @@ impl SecretStore {
         let label = format!("{SEALED_LABEL_PREFIX}{profile}");
         match (sealing_key_or_new(), keyutils::boot_tag()) {
             (Some(key), Some(boot)) => {
-                let record = record.clone();
+                let (record, expected) = (record.clone(), expected.clone());
                 self.on_copy_bus(budget, move |bus| {
-                    bus.write(&key, &boot, &name, &record, &label).map(|_| ())
+                    bus.write(&key, &boot, &name, &record, &expected, &label).map(|_| ())
                 })
             }
             _ => self.on_copy_bus(budget, move |bus| bus.delete(&name)),
         };
     }
 
-    #[cfg(not(target_os = "linux"))]
-    fn reseal_within(&self, _: &str, _: &Record, _: std::time::Duration) {}
-
-    /// Delete `entry`'s sealed copies, if this store keeps copies. Best effort, but a Secret
-    /// Service that does not answer is reported as such.
-    pub fn forget_copies(&self, entry: &str) -> Result<(), Error> {
+    /// Delete `entry`'s sealed copies, if this store keeps copies. Best effort; returns false
+    /// only when the Secret Service did not answer.
+    pub fn forget_copies(&self, entry: &str) -> bool {
         #[cfg(target_os = "linux")]
         if self.seals(entry) {
             let name = entry.to_string();
-            if let CopyOutcome::NotAnswering = self.on_copy_bus(self.timeout, move |bus| bus.delete(&name)) {
-                return Err(self.classify(entry, timed_out(self.timeout)));
-            }
+            return !matches!(
+                self.on_copy_bus(self.timeout, move |bus| bus.delete(&name)),
+                CopyOutcome::NotAnswering
+            );
         }
         let _ = entry;
-        Ok(())
+        true
     }
 
     /// Run `op` on a `plain`-session connection of the sealed copy's own, within `budget`; the
     /// connection stops changing anything a little before the budget runs out, so nothing it
     /// does lands after the caller stopped waiting.
     #[cfg(target_os = "linux")]
-    fn on_copy_bus(
+    fn on_copy_bus<T: Send + 'static>(
         &self,
         budget: std::time::Duration,
-        op: impl FnOnce(&sealed_copy_bus::Bus) -> Result<(), sealed_copy_bus::CopyError> + Send + 'static,
-    ) -> CopyOutcome {
+        op: impl FnOnce(&sealed_copy_bus::Bus) -> Result<T, sealed_copy_bus::CopyError> + Send + 'static,
+    ) -> CopyOutcome<T> {
         let deadline = std::time::Instant::now() + budget.saturating_sub(budget / 10);
         match run_bounded(budget, move || sealed_copy_bus::Bus::connect(deadline).and_then(|bus| op(&bus))) {
             None => CopyOutcome::NotAnswering,
-            Some(Ok(())) => CopyOutcome::Done,
+            Some(Ok(done)) => CopyOutcome::Done(done),
             Some(Err(err)) if err.not_answering() => CopyOutcome::NotAnswering,
             Some(Err(_)) => CopyOutcome::Failed,
         }
@@ -404,7 +420,9 @@ impl SecretStore {
     pub fn delete_entry(&self, entry: &str, profile: &str) -> Result<bool, Error> {
         // The copies go first (a copy left behind matches no record, but a store that does not
         // answer will not delete the record either).
-        self.forget_copies(entry).map_err(|_| self.classify(profile, timed_out(self.timeout)))?;
+        if !self.forget_copies(entry) {
+            return Err(self.classify(profile, timed_out(self.timeout)));
+        }
         match self.call(entry, |e| e.delete_credential()) {
             Ok(()) => Ok(true),
             Err(keyring_core::Error::NoEntry) => Ok(false),
@@ -459,29 +477,15 @@ impl SecretStore {
         entry: &str,
         op: impl FnOnce(&Entry) -> keyring_core::Result<T> + Send + 'static,
     ) -> keyring_core::Result<T> {
-        self.call_in(SERVICE, entry, op)
-    }
-
-    /// Run `op` on the item of `service` named `entry`, within the time bound.
-    fn call_in<T: Send + 'static>(
-        &self,
-        service: &'static str,
-        entry: &str,
-        op: impl FnOnce(&Entry) -> keyring_core::Result<T> + Send + 'static,
-    ) -> keyring_core::Result<T> {
         let backend = self.backend.clone();
         let user = entry.to_string();
         let labelled = self.labelled;
         self.bounded(move || {
             let profile = user.split(['~', '#']).next().unwrap_or_default();
-            let label = if service == SERVICE {
-                format!("{LABEL_PREFIX}{profile}")
-            } else {
-                format!("{SEALED_LABEL_PREFIX}{profile}")
-            };
+            let label = format!("{LABEL_PREFIX}{profile}");
             let mods: HashMap<&str, &str> =
                 if labelled { HashMap::from([("label", label.as_str())]) } else { HashMap::new() };
-            let entry = backend.build(service, &user, (!mods.is_empty()).then_some(&mods))?;
+            let entry = backend.build(SERVICE, &user, (!mods.is_empty()).then_some(&mods))?;
             op(&entry)
         })
     }
@@ -517,8 +521,8 @@ fn label_of(_: &Entry) -> Option<String> {
 
 /// How a call on the sealed copy's connection ended.
 #[cfg(target_os = "linux")]
-enum CopyOutcome {
-    Done,
+enum CopyOutcome<T> {
+    Done(T),
     /// The Secret Service answered, but not with success (best effort: carry on).
     Failed,
     /// It did not answer in time.

@@ -225,19 +225,23 @@ mod imp {
         {
             return Ok(Lookup::NotKept);
         }
-        // No key (after a reboot, or where @u is out of reach): no copy opens; reading the
-        // record makes one where the key can be made.
-        let Some(key) = crate::store::keyutils::sealing_key() else { return Ok(Lookup::Absent) };
+        // No key (after a reboot, or where @u is out of reach): no copy opens, but what the
+        // record looks like is still worth knowing, for the copy written after it is read.
+        let key = crate::store::keyutils::sealing_key();
+        if key.is_none() && crate::store::keyutils::reachability().is_err() {
+            // No user keyring here (a container's seccomp profile): no copies for this process.
+            return Ok(Lookup::NotKept);
+        }
         let name = entry.to_string();
         let deadline = std::time::Instant::now() + timeout;
         let read = move || {
             crate::store::sealed_copy_bus::Bus::connect(deadline)
-                .and_then(|bus| bus.read(&key, crate::store::keyutils::boot_tag, &name))
+                .and_then(|bus| bus.read(key.as_ref(), crate::store::keyutils::boot_tag, &name))
         };
         match crate::store::run_bounded(timeout, read) {
             Some(Ok(lookup)) => Ok(lookup),
             Some(Err(err)) if err.not_answering() => Err(not_answering("it did not answer".to_string())),
-            Some(Err(_)) => Ok(Lookup::Absent),
+            Some(Err(_)) => Ok(Lookup::Absent(None)),
             None => Err(not_answering(format!("it did not answer within {} s", timeout.as_secs_f32()))),
         }
     }

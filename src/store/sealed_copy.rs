@@ -109,13 +109,24 @@ pub enum Lookup {
     /// A copy that opened, of the record as it is now.
     Found(Box<Record>),
     /// No usable copy under this process's key (none, changed, stale, or no key yet): reading
-    /// the record should write one.
-    Absent,
+    /// the record should write one, if the record is still as it was [`Seen`] then (`None`:
+    /// the record was not there once and unlocked).
+    Absent(Option<Seen>),
     /// A copy sealed under another key than this process's (a process with another user
     /// keyring shares this Secret Service): leave it, the other process would only rewrite it.
     OtherKey,
     /// This store keeps no copies, or this process cannot use them.
     NotKept,
+}
+
+/// What a record item showed of itself, without its secret: its stamp attribute (if any) and
+/// its modification time. A copy is written for a record read after this was seen only if the
+/// record still shows the same, so that nothing rewritten in between gets a copy of what was
+/// read before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub stamp: Option<String>,
+    pub modified: Option<u64>,
 }
 
 /// A copy, opened.

@@ -13,7 +13,7 @@
 //! caller that gave up waiting (and released the profile's lock) must not find this
 //! connection still writing after it.
 
-use super::sealed_copy::{self, Lookup, Opening, SealingKey};
+use super::sealed_copy::{self, Lookup, Opening, SealingKey, Seen};
 use crate::record::Record;
 use dbus_secret_service::{Collection, EncryptionType, Error, Item, Path, SecretService};
 use std::collections::HashMap;
@@ -35,10 +35,11 @@ impl From<Error> for CopyError {
 }
 
 impl CopyError {
-    /// Whether the Secret Service did not answer in time (as opposed to answering "no").
+    /// Whether the Secret Service did not answer (as opposed to answering "no", or this side
+    /// running out of its own time, which only ends the best-effort copy work).
     pub fn not_answering(&self) -> bool {
         match self {
-            CopyError::OutOfTime => true,
+            CopyError::OutOfTime => false,
             CopyError::Bus(err) => super::is_no_reply(err),
         }
     }
@@ -60,60 +61,77 @@ impl Bus {
 
     /// `entry`'s record from its copy, if the copy opens with `key` and the record it copies
     /// is in the store once, unlocked, with the copy's stamp and modification time. Four calls:
-    /// `SearchItems` and `GetSecret` for the copy, `SearchItems` and `Properties.GetAll` for
-    /// the record. A copy sealed under another key is [`Lookup::OtherKey`] when it was sealed
-    /// in this boot (`boot` gives this boot's [`sealed_copy::boot_tag`], asked only then), else
-    /// [`Lookup::Absent`]: its key died with the boot, and reading the record should replace it.
+    /// `SearchItems` and `Properties.GetAll` for the record, `SearchItems` and `GetSecret` for
+    /// the copy (the record first, so that a miss says what the record looked like, for the
+    /// copy written after it is read). Without `key`, only the record is looked at. A copy
+    /// sealed under another key is [`Lookup::OtherKey`] when it was sealed in this boot (`boot`
+    /// gives this boot's [`sealed_copy::boot_tag`], asked only then), else [`Lookup::Absent`]:
+    /// its key died with the boot, and reading the record should replace it.
     pub fn read(
         &self,
-        key: &SealingKey,
+        key: Option<&SealingKey>,
         boot: impl FnOnce() -> Option<String>,
         entry: &str,
     ) -> Result<Lookup> {
-        let Some(copy) = self.only_unlocked_copy(entry)? else { return Ok(Lookup::Absent) };
+        let Some(record) = self.record_item(entry)? else { return Ok(Lookup::Absent(None)) };
+        let seen = seen(&record)?;
+        let Some(key) = key else { return Ok(Lookup::Absent(Some(seen))) };
+        let Some(copy) = self.only_unlocked_copy(entry)? else { return Ok(Lookup::Absent(Some(seen))) };
         let sealed = zeroize::Zeroizing::new(copy.get_secret()?);
         let opened = match sealed_copy::open(key, entry, &sealed) {
             Opening::Opened(opened) => opened,
             Opening::OtherKey { boot: sealed_in } if boot().as_deref() == Some(sealed_in.as_str()) => {
                 return Ok(Lookup::OtherKey);
             }
-            Opening::OtherKey { .. } | Opening::Unusable => return Ok(Lookup::Absent),
+            Opening::OtherKey { .. } | Opening::Unusable => return Ok(Lookup::Absent(Some(seen))),
         };
-        let Some(record) = self.record_item(entry)? else { return Ok(Lookup::Absent) };
-        let (attributes, modified) = record.get_attributes_and_modified()?;
-        let current =
-            attributes.get(sealed_copy::STAMP) == Some(&opened.stamp) && modified == opened.modified;
-        Ok(if current { Lookup::Found(Box::new(opened.record)) } else { Lookup::Absent })
+        let current = seen.stamp.as_ref() == Some(&opened.stamp) && seen.modified == Some(opened.modified);
+        Ok(if current { Lookup::Found(Box::new(opened.record)) } else { Lookup::Absent(Some(seen)) })
     }
 
     /// Stamp `entry`'s record, if it is there, with a stamp no copy holds: from then on no
     /// copy matches it. Done before the record is rewritten, so that a crash before its new
-    /// copy is written leaves no copy of what the write replaced.
-    pub fn invalidate(&self, entry: &str) -> Result<()> {
-        match self.record_item(entry)? {
-            Some(record) => self.restamp(&record, &new_stamp()?).map(|_| ()),
-            None => Ok(()),
-        }
+    /// copy is written leaves no copy of what the write replaced. Returns what the record will
+    /// show once rewritten by this process alone: the new stamp (no stamp, when there was no
+    /// record and the write creates it), any modification time.
+    pub fn invalidate(&self, entry: &str) -> Result<Seen> {
+        let stamp = match self.record_item(entry)? {
+            Some(record) => {
+                let stamp = new_stamp()?;
+                self.restamp(&record, &stamp)?;
+                Some(stamp)
+            }
+            None => None,
+        };
+        Ok(Seen { stamp, modified: None })
     }
 
-    /// Write `entry`'s copy of `record` (just written, or read under the profile's lock): a new
-    /// stamp on the record, then the copy sealed with it and the record's modification time,
-    /// created in the record's collection in place of the copy there, and every other copy this
-    /// connection can see deleted. Read back last: if the record's stamp or modification time
-    /// moved meanwhile, the new copy goes again. Returns whether a copy was written; a record
-    /// that may not have one ([`sealed_copy::eligible`]) has its copies deleted instead.
+    /// Write `entry`'s copy of `record` (just written, or read under the profile's lock), if
+    /// the record item still shows what `expected` says (anything else rewrote it meanwhile,
+    /// and its copies just go): a new stamp on the record, then the copy sealed with it and
+    /// the record's modification time, created in the record's collection in place of the copy
+    /// there, and every other copy this connection can see deleted. Read back last: if the
+    /// record's stamp or modification time moved meanwhile, the new copy goes again. Returns
+    /// whether a copy was written; a record that may not have one
+    /// ([`sealed_copy::eligible`]) has its copies deleted instead.
     pub fn write(
         &self,
         key: &SealingKey,
         boot: &str,
         entry: &str,
         record: &Record,
+        expected: &Seen,
         label: &str,
     ) -> Result<bool> {
         let Some(item) = self.record_item(entry)? else {
             self.delete(entry)?;
             return Ok(false);
         };
+        let now = seen(&item)?;
+        if now.stamp != expected.stamp || expected.modified.is_some_and(|m| now.modified != Some(m)) {
+            self.delete(entry)?;
+            return Ok(false);
+        }
         let stamp = new_stamp()?;
         let modified = self.restamp(&item, &stamp)?;
         let Some(sealed) = sealed_copy::seal(key, boot, entry, &stamp, modified, record) else {
@@ -130,9 +148,9 @@ impl Bus {
                 other.delete()?;
             }
         }
-        let (attributes, now) = item.get_attributes_and_modified()?;
-        if attributes.get(sealed_copy::STAMP) != Some(&stamp) || now != modified {
+        if seen(&item)? != (Seen { stamp: Some(stamp), modified: Some(modified) }) {
             // Another writer moved the record on: this copy would match nothing, and goes.
+            self.in_time()?;
             created.delete()?;
             return Ok(false);
         }
@@ -183,6 +201,12 @@ impl Bus {
         item.set_attributes(updated)?;
         Ok(item.get_modified()?)
     }
+}
+
+/// What `item` shows of itself: its stamp and modification time (one `Properties.GetAll`).
+fn seen(item: &Item<'_>) -> Result<Seen> {
+    let (mut attributes, modified) = item.get_attributes_and_modified()?;
+    Ok(Seen { stamp: attributes.remove(sealed_copy::STAMP), modified: Some(modified) })
 }
 
 fn new_stamp() -> Result<String> {

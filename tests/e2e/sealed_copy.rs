@@ -35,6 +35,28 @@ fn copy_of(ss: &SecretService, vouch: &Vouch, name: &str) -> Option<String> {
     ss.lookup("vouch-sealed", &vouch.entry_of(name)).map(|b| String::from_utf8(b).expect("a text copy"))
 }
 
+/// What `name`'s sealed copy holds, opened with the sealing key from `@u` the way vouch opens
+/// it (docs/secret-service-session.md, "The sealed copy"): the record as JSON.
+fn opened_copy(ss: &SecretService, vouch: &Vouch, name: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    let copy = copy_of(ss, vouch, name).expect("a sealed copy");
+    let id = sealing_key_id().expect("a sealing key");
+    let key = Command::new("keyctl").args(["pipe", &id]).output().unwrap().stdout;
+    let head_len = "vouch-sealed-1:".len() + 34;
+    let (head, body) = copy.split_at(head_len);
+    let body = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(body).unwrap();
+    let (nonce, ciphertext) = body.split_at(24);
+    let mut aad = head.as_bytes().to_vec();
+    aad.extend_from_slice(b"vouch sealed copy\0");
+    aad.extend_from_slice(vouch.entry_of(name).as_bytes());
+    let cipher = chacha20poly1305::XChaCha20Poly1305::new(key.as_slice().into());
+    let plain = cipher
+        .decrypt(chacha20poly1305::XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: &aad })
+        .expect("the copy opens with the key in @u");
+    serde_json::from_slice(&plain[48..]).expect("a record after the stamp and the modification time")
+}
+
 /// `vouch -v token NAME`: (stdout, whether it was served from the sealed copy).
 fn token(vouch: &Vouch, name: &str) -> (String, bool) {
     let run = vouch.run(&["-v", "token", name]);
@@ -105,8 +127,8 @@ fn token_is_read_over_a_plain_session_and_no_token_crosses_the_bus() {
     assert!(capture.contains("GetSecret"), "{capture}");
     assert!(!shows(&capture, GOOD), "the access token crossed the bus in the clear:\n{capture}");
     // The round trips: the bus's Hello, the service's Collections (before OpenSession: see
-    // docs/secret-service-session.md, "gnome-keyring's abort"), the session, the copy, the
-    // record's stamp.
+    // docs/secret-service-session.md, "gnome-keyring's abort"), the session, the record's
+    // stamp and modification time, the copy.
     let calls: Vec<&str> = capture
         .lines()
         .filter(|line| line.starts_with("method call"))
@@ -114,7 +136,7 @@ fn token_is_read_over_a_plain_session_and_no_token_crosses_the_bus() {
         .collect();
     assert_eq!(
         calls,
-        ["Hello", "Get", "OpenSession", "SearchItems", "GetSecret", "SearchItems", "GetAll"],
+        ["Hello", "Get", "OpenSession", "SearchItems", "GetAll", "SearchItems", "GetSecret"],
         "{capture}"
     );
     // The provider was asked nothing.
@@ -131,6 +153,10 @@ fn the_copy_follows_refresh_and_logout_and_never_holds_the_refresh_token() {
     assert_eq!(token(&vouch, "p"), (access.clone(), false));
     let copy = copy_of(&ss, &vouch, "p").expect("the first read wrote a sealed copy");
     assert!(!copy.contains(&access) && !copy.contains(&refresh));
+    let inside = opened_copy(&ss, &vouch, "p");
+    assert_eq!(inside["access_token"], access.as_str());
+    assert!(inside.get("refresh_token").is_none(), "the copy holds the refresh token: {inside}");
+    assert!(!inside.to_string().contains(&refresh));
     assert_eq!(token(&vouch, "p"), (access.clone(), true));
 
     // A refresh writes the new token's copy.
@@ -303,6 +329,17 @@ fn the_helpers_are_served_from_the_copy_too() {
     kube.expect(0);
     assert!(kube.stdout.contains(GOOD), "{}", kube.stdout);
     assert!(kube.stderr.contains(FROM_COPY), "{}", kube.stderr);
+    let config = std::fs::read_to_string(vouch.config_file()).unwrap();
+    std::fs::write(
+        vouch.config_file(),
+        config.replace("[profiles.p]\n", "[profiles.p]\nhosts = [\"git.example\"]\n"),
+    )
+    .unwrap();
+    let git =
+        vouch.run_with_stdin(&["-v", "git-credential", "get"], Some("protocol=https\nhost=git.example\n\n"));
+    git.expect(0);
+    assert!(git.stdout.contains(&format!("password={GOOD}")), "{}", git.stdout);
+    assert!(git.stderr.contains(FROM_COPY), "{}", git.stderr);
     drop(ss);
 }
 
