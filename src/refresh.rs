@@ -89,14 +89,26 @@ pub fn usable_record(
         return Err(dead(key));
     }
     if !needs_refresh(&record, ctx.now(), min_ttl) {
-        if let Lookup::Absent(Some(seen)) = &copy
+        if let Lookup::Absent(seen) = &copy
+            && store.seals(&key.entry)
             && crate::store::sealed_copy::eligible(&record)
             && store.can_seal()
             && let Some(_lock) = lock_if_free(ctx, key)
         {
-            // The record was seen before it was read: the copy is written only if it still
-            // shows the same, so nothing rewritten since gets a copy of what was read.
-            store.reseal(&key.entry, &record, seen);
+            // The copy is written only if the record still shows what was seen of it before it
+            // was read, so nothing rewritten since gets a copy of what was read. Not seen yet
+            // (no sealing key until now): seen now, and read again after.
+            match seen {
+                Some(seen) => store.reseal(&key.entry, &record, seen),
+                None => {
+                    if let Some(seen) = store.seen(&key.entry)
+                        && let Ok(Some(current)) = store.load(key)
+                        && current.generation == record.generation
+                    {
+                        store.reseal(&key.entry, &current, &seen);
+                    }
+                }
+            }
         }
         return Ok(record);
     }

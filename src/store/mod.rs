@@ -302,6 +302,21 @@ impl SecretStore {
         sealing_key_or_new().is_some()
     }
 
+    /// What `entry`'s record item shows of itself on the Secret Service (its stamp and
+    /// modification time), if it is there once and unlocked and the service answers.
+    pub fn seen(&self, entry: &str) -> Option<sealed_copy::Seen> {
+        #[cfg(target_os = "linux")]
+        if self.seals(entry) {
+            let name = entry.to_string();
+            if let CopyOutcome::Done(seen) = self.on_copy_bus(self.timeout, move |bus| bus.record_seen(&name))
+            {
+                return seen;
+            }
+        }
+        let _ = entry;
+        None
+    }
+
     /// Write `entry`'s sealed copy of `record`, read under the profile's lock after the record
     /// item was `seen` as it was ([`sealed_copy_bus::Bus::write`]), within the store timeout.
     pub fn reseal(&self, entry: &str, record: &Record, seen: &sealed_copy::Seen) {

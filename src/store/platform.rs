@@ -225,18 +225,14 @@ mod imp {
         {
             return Ok(Lookup::NotKept);
         }
-        // No key (after a reboot, or where @u is out of reach): no copy opens, but what the
-        // record looks like is still worth knowing, for the copy written after it is read.
-        let key = crate::store::keyutils::sealing_key();
-        if key.is_none() && crate::store::keyutils::reachability().is_err() {
-            // No user keyring here (a container's seccomp profile): no copies for this process.
-            return Ok(Lookup::NotKept);
-        }
+        // No key (after a reboot, where @u is out of reach, or where no Secret Service ever
+        // kept a copy): no copy to look for, and no connection for it.
+        let Some(key) = crate::store::keyutils::sealing_key() else { return Ok(Lookup::Absent(None)) };
         let name = entry.to_string();
         let deadline = std::time::Instant::now() + timeout;
         let read = move || {
             crate::store::sealed_copy_bus::Bus::connect(deadline)
-                .and_then(|bus| bus.read(key.as_ref(), crate::store::keyutils::boot_tag, &name))
+                .and_then(|bus| bus.read(&key, crate::store::keyutils::boot_tag, &name))
         };
         match crate::store::run_bounded(timeout, read) {
             Some(Ok(lookup)) => Ok(lookup),

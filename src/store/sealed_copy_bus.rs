@@ -63,19 +63,17 @@ impl Bus {
     /// is in the store once, unlocked, with the copy's stamp and modification time. Four calls:
     /// `SearchItems` and `Properties.GetAll` for the record, `SearchItems` and `GetSecret` for
     /// the copy (the record first, so that a miss says what the record looked like, for the
-    /// copy written after it is read). Without `key`, only the record is looked at. A copy
+    /// copy written after it is read). A copy
     /// sealed under another key is [`Lookup::OtherKey`] when it was sealed in this boot (`boot`
     /// gives this boot's [`sealed_copy::boot_tag`], asked only then), else [`Lookup::Absent`]:
     /// its key died with the boot, and reading the record should replace it.
     pub fn read(
         &self,
-        key: Option<&SealingKey>,
+        key: &SealingKey,
         boot: impl FnOnce() -> Option<String>,
         entry: &str,
     ) -> Result<Lookup> {
-        let Some(record) = self.record_item(entry)? else { return Ok(Lookup::Absent(None)) };
-        let seen = seen(&record)?;
-        let Some(key) = key else { return Ok(Lookup::Absent(Some(seen))) };
+        let Some(seen) = self.record_seen(entry)? else { return Ok(Lookup::Absent(None)) };
         let Some(copy) = self.only_unlocked_copy(entry)? else { return Ok(Lookup::Absent(Some(seen))) };
         let sealed = zeroize::Zeroizing::new(copy.get_secret()?);
         let opened = match sealed_copy::open(key, entry, &sealed) {
@@ -87,6 +85,14 @@ impl Bus {
         };
         let current = seen.stamp.as_ref() == Some(&opened.stamp) && seen.modified == Some(opened.modified);
         Ok(if current { Lookup::Found(Box::new(opened.record)) } else { Lookup::Absent(Some(seen)) })
+    }
+
+    /// What `entry`'s record item shows of itself, if it is there once and unlocked.
+    pub fn record_seen(&self, entry: &str) -> Result<Option<Seen>> {
+        match self.record_item(entry)? {
+            Some(record) => seen(&record).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Stamp `entry`'s record, if it is there, with a stamp no copy holds: from then on no

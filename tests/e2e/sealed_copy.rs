@@ -72,9 +72,13 @@ struct Monitor {
 
 impl Monitor {
     fn start(ss: &SecretService) -> Monitor {
+        Monitor::on(ss.bus_address())
+    }
+
+    fn on(address: &str) -> Monitor {
         let file = tempfile::NamedTempFile::new().unwrap();
         let child = Command::new("dbus-monitor")
-            .args(["--address", ss.bus_address()])
+            .args(["--address", address])
             .stdout(file.reopen().unwrap())
             .stderr(Stdio::null())
             .spawn()
@@ -436,4 +440,31 @@ fn after_a_reboot_every_profile_rebuilds_its_copy_and_another_live_key_is_left_a
         ((a, true), (b, true)),
         "the copies were not rebuilt"
     );
+}
+
+#[test]
+fn a_keyutils_user_with_a_session_bus_but_no_secret_service_pays_no_second_connection() {
+    // An ssh session under systemd-logind: a user bus, no keyring daemon; `auto` falls back to
+    // keyutils. With no sealing key there is no copy to look for, so the only connection to
+    // the bus is the store selection's own.
+    let _key = one_at_a_time();
+    if let Some(id) = sealing_key_id() {
+        Command::new("keyctl").args(["invalidate", &id]).status().unwrap();
+    }
+    let bus = SecretService::bus_without_service();
+    let provider = FakeProvider::start();
+    provider.add_access_token(GOOD, "alice");
+    let vouch = Vouch::new("auto", bus.env());
+    let name = crate::support::unique_profile("nocopy");
+    vouch.login_with_token(&name, &provider.issuer(), GOOD).expect(0);
+    let monitor = Monitor::on(bus.bus_address());
+    let run = vouch.run(&["token", &name]);
+    let capture = monitor.stop();
+    crate::support::remove_user_keys(&name);
+    run.expect(0);
+    assert_eq!(run.stdout.trim_end(), GOOD);
+    let hellos =
+        capture.lines().filter(|l| l.starts_with("method call") && l.contains("member=Hello")).count();
+    assert_eq!(hellos, 1, "vouch token connected to the bus {hellos} times:\n{capture}");
+    assert!(sealing_key_id().is_none(), "a keyutils-only process created a sealing key");
 }
